@@ -1,0 +1,123 @@
+//! Plain descriptions of domains and hosts, as the worker sends them to the UI.
+
+use super::libvirt::ffi::DomainStats;
+
+/// A domain's run state (`virDomainState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DomainState {
+    #[default]
+    Unknown,
+    Running,
+    Blocked,
+    Paused,
+    ShuttingDown,
+    ShutOff,
+    Crashed,
+    Suspended,
+}
+
+impl DomainState {
+    pub fn from_raw(raw: u64) -> Self {
+        match raw {
+            1 => Self::Running,
+            2 => Self::Blocked,
+            3 => Self::Paused,
+            4 => Self::ShuttingDown,
+            5 => Self::ShutOff,
+            6 => Self::Crashed,
+            7 => Self::Suspended,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Running in the sense the user means: the guest has a live CPU.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Running | Self::Blocked | Self::Paused | Self::ShuttingDown)
+    }
+}
+
+/// What the domain list shows of one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DomainSummary {
+    pub uuid: String,
+    pub name: String,
+    pub state: DomainState,
+    pub vcpus: u32,
+    /// Memory the guest has now, in KiB.
+    pub memory_kib: u64,
+    /// Memory the guest may grow to, in KiB.
+    pub max_memory_kib: u64,
+    /// Total CPU time used so far, in nanoseconds.
+    pub cpu_time_ns: u64,
+}
+
+impl DomainSummary {
+    /// Builds the summary from a bulk statistics record (state, vcpu, balloon, cpu-total).
+    pub fn from_stats(stats: &DomainStats) -> Self {
+        let memory_kib = stats.get_u64("balloon.current").unwrap_or(0);
+        Self {
+            uuid: stats.uuid.clone(),
+            name: stats.name.clone(),
+            state: DomainState::from_raw(stats.get_u64("state.state").unwrap_or(0)),
+            vcpus: stats
+                .get_u64("vcpu.current")
+                .and_then(|count| u32::try_from(count).ok())
+                .unwrap_or(0),
+            memory_kib,
+            max_memory_kib: stats.get_u64("balloon.maximum").unwrap_or(memory_kib),
+            cpu_time_ns: stats.get_u64("cpu.time").unwrap_or(0),
+        }
+    }
+}
+
+/// Facts about a connected host.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostInfo {
+    pub hostname: String,
+    /// The driver's name for itself, e.g. "QEMU" or "TEST".
+    pub driver: String,
+    /// libvirt's version on the host, e.g. "11.3.0".
+    pub libvirt_version: String,
+}
+
+/// Formats libvirt's packed version number (major * 1,000,000 + minor * 1,000 + micro).
+pub fn format_version(packed: u64) -> String {
+    format!(
+        "{}.{}.{}",
+        packed / 1_000_000,
+        packed / 1_000 % 1_000,
+        packed % 1_000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::libvirt::ffi::TypedValue;
+
+    #[test]
+    fn summary_reads_bulk_stats_fields() {
+        let stats = DomainStats {
+            name: "web".into(),
+            uuid: "u".into(),
+            params: [
+                ("state.state", TypedValue::Int(3)),
+                ("vcpu.current", TypedValue::UInt(4)),
+                ("balloon.current", TypedValue::UInt(2_097_152)),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+        };
+        let summary = DomainSummary::from_stats(&stats);
+        assert_eq!(summary.state, DomainState::Paused);
+        assert_eq!(summary.vcpus, 4);
+        assert_eq!(summary.memory_kib, 2_097_152);
+        assert_eq!(summary.max_memory_kib, 2_097_152);
+    }
+
+    #[test]
+    fn versions_unpack() {
+        assert_eq!(format_version(11_003_000), "11.3.0");
+    }
+}

@@ -1,0 +1,8 @@
+//! Everything that talks to libvirt or stores connections. Never imports GTK, so it can be
+//! tested without a display.
+
+pub mod domain;
+pub mod error;
+pub mod libvirt;
+pub mod uri;
+pub mod worker;

@@ -1,0 +1,136 @@
+//! One domain (virtual machine) in a host's list.
+
+use std::cell::{Cell, RefCell};
+
+use gettextrs::gettext;
+use glib::prelude::*;
+use glib::subclass::prelude::*;
+
+use crate::backend::domain::{DomainState, DomainSummary};
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, glib::Properties)]
+    #[properties(wrapper_type = super::Domain)]
+    pub struct Domain {
+        #[property(get)]
+        pub(super) uuid: RefCell<String>,
+        #[property(get)]
+        pub(super) name: RefCell<String>,
+        /// The state in words ("Running").
+        #[property(get)]
+        pub(super) state_label: RefCell<String>,
+        #[property(get)]
+        pub(super) state_icon: RefCell<String>,
+        #[property(get)]
+        pub(super) is_active: Cell<bool>,
+        #[property(get)]
+        pub(super) vcpus: Cell<u32>,
+        #[property(get)]
+        pub(super) memory_kib: Cell<u64>,
+        pub(super) state: Cell<DomainState>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for Domain {
+        const NAME: &'static str = "HangarDomain";
+        type Type = super::Domain;
+    }
+
+    #[glib::derived_properties]
+    impl ObjectImpl for Domain {}
+}
+
+glib::wrapper! {
+    pub struct Domain(ObjectSubclass<imp::Domain>);
+}
+
+impl Domain {
+    pub fn new(summary: &DomainSummary) -> Self {
+        let domain: Self = glib::Object::new();
+        domain.imp().uuid.replace(summary.uuid.clone());
+        domain.update(summary);
+        domain
+    }
+
+    pub fn state(&self) -> DomainState {
+        self.imp().state.get()
+    }
+
+    /// Applies a fresh summary, notifying only the properties that changed.
+    pub fn update(&self, summary: &DomainSummary) {
+        let imp = self.imp();
+        if *imp.name.borrow() != summary.name {
+            imp.name.replace(summary.name.clone());
+            self.notify_name();
+        }
+        if imp.state.get() != summary.state || imp.state_label.borrow().is_empty() {
+            imp.state.set(summary.state);
+            imp.state_label.replace(state_label(summary.state));
+            imp.state_icon.replace(state_icon(summary.state).to_owned());
+            imp.is_active.set(summary.state.is_active());
+            self.notify_state_label();
+            self.notify_state_icon();
+            self.notify_is_active();
+        }
+        if imp.vcpus.get() != summary.vcpus {
+            imp.vcpus.set(summary.vcpus);
+            self.notify_vcpus();
+        }
+        if imp.memory_kib.get() != summary.memory_kib {
+            imp.memory_kib.set(summary.memory_kib);
+            self.notify_memory_kib();
+        }
+    }
+}
+
+pub fn state_label(state: DomainState) -> String {
+    match state {
+        DomainState::Running | DomainState::Blocked => gettext("Running"),
+        DomainState::Paused => gettext("Paused"),
+        DomainState::ShuttingDown => gettext("Shutting down"),
+        DomainState::ShutOff => gettext("Shut off"),
+        DomainState::Crashed => gettext("Crashed"),
+        DomainState::Suspended => gettext("Suspended"),
+        DomainState::Unknown => gettext("Unknown"),
+    }
+}
+
+fn state_icon(state: DomainState) -> &'static str {
+    match state {
+        DomainState::Running | DomainState::Blocked => "media-playback-start-symbolic",
+        DomainState::Paused | DomainState::Suspended => "media-playback-pause-symbolic",
+        DomainState::ShuttingDown => "system-shutdown-symbolic",
+        DomainState::Crashed => "dialog-error-symbolic",
+        DomainState::ShutOff | DomainState::Unknown => "media-playback-stop-symbolic",
+    }
+}
+
+/// Memory as people read it: "512 MiB", "2 GiB", "1.5 GiB".
+pub fn format_memory(kib: u64) -> String {
+    const MIB: u64 = 1024;
+    const GIB: u64 = 1024 * 1024;
+    if kib >= GIB {
+        let gib = kib as f64 / GIB as f64;
+        if (gib - gib.round()).abs() < 0.05 {
+            format!("{} GiB", gib.round())
+        } else {
+            format!("{gib:.1} GiB")
+        }
+    } else {
+        format!("{} MiB", kib / MIB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_memory;
+
+    #[test]
+    fn memory_reads_naturally() {
+        assert_eq!(format_memory(524_288), "512 MiB");
+        assert_eq!(format_memory(2_097_152), "2 GiB");
+        assert_eq!(format_memory(1_572_864), "1.5 GiB");
+    }
+}

@@ -1,0 +1,103 @@
+//! A host in the sidebar: its name and how its connection stands.
+
+use std::cell::RefCell;
+
+use adw::subclass::prelude::*;
+use gettextrs::gettext;
+use gtk::glib;
+use gtk::prelude::*;
+
+use crate::backend::uri::ConnectionUri;
+use crate::model::{Host, HostStatus};
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, gtk::CompositeTemplate)]
+    #[template(resource = "/io/github/hangarvm/Hangar/host_row.ui")]
+    pub struct HostRow {
+        #[template_child]
+        pub(super) host_icon: TemplateChild<gtk::Image>,
+        #[template_child]
+        pub(super) name_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) status_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) spinner: TemplateChild<gtk::Spinner>,
+        #[template_child]
+        pub(super) status_icon: TemplateChild<gtk::Image>,
+        pub(super) host: RefCell<Option<Host>>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for HostRow {
+        const NAME: &'static str = "HangarHostRow";
+        type Type = super::HostRow;
+        type ParentType = gtk::ListBoxRow;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for HostRow {}
+    impl WidgetImpl for HostRow {}
+    impl ListBoxRowImpl for HostRow {}
+}
+
+glib::wrapper! {
+    pub struct HostRow(ObjectSubclass<imp::HostRow>)
+        @extends gtk::Widget, gtk::ListBoxRow,
+        @implements gtk::Actionable, gtk::Buildable, gtk::ConstraintTarget;
+}
+
+impl HostRow {
+    pub fn new(host: &Host) -> Self {
+        let row: Self = glib::Object::new();
+        let imp = row.imp();
+        host.bind_property("name", &*imp.name_label, "label")
+            .sync_create()
+            .build();
+        let is_remote = ConnectionUri::parse(&host.uri()).is_ok_and(|uri| !uri.is_local());
+        imp.host_icon.set_icon_name(Some(if is_remote {
+            "network-server-symbolic"
+        } else {
+            "computer-symbolic"
+        }));
+        host.connect_status_notify(glib::clone!(
+            #[weak]
+            row,
+            move |host| row.show_status(host)
+        ));
+        row.show_status(host);
+        imp.host.replace(Some(host.clone()));
+        row
+    }
+
+    pub fn host(&self) -> Option<Host> {
+        self.imp().host.borrow().clone()
+    }
+
+    fn show_status(&self, host: &Host) {
+        let imp = self.imp();
+        let status = host.status();
+        let text = match status {
+            HostStatus::Disconnected => gettext("Not connected"),
+            HostStatus::Connecting => gettext("Connecting…"),
+            HostStatus::Connected => gettext("Connected"),
+            HostStatus::Failed => gettext("Connection failed"),
+        };
+        imp.status_label.set_label(&text);
+        let connecting = status == HostStatus::Connecting;
+        imp.spinner.set_visible(connecting);
+        imp.spinner.set_spinning(connecting);
+        imp.status_icon
+            .set_visible(status == HostStatus::Failed);
+        imp.status_icon.set_icon_name(Some("dialog-warning-symbolic"));
+        imp.status_icon.set_tooltip_text(Some(&host.error_message()));
+    }
+}

@@ -1,0 +1,320 @@
+//! The main window: hosts on the left, the selected host's domains on the right.
+
+use std::cell::RefCell;
+
+use adw::prelude::*;
+use adw::subclass::prelude::*;
+use gettextrs::gettext;
+use gtk::{gio, glib};
+
+use super::{DomainRow, HostRow};
+use crate::model::{Domain, Host, HostStatus};
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, gtk::CompositeTemplate)]
+    #[template(resource = "/io/github/hangarvm/Hangar/window.ui")]
+    pub struct Window {
+        #[template_child]
+        pub(super) toast_overlay: TemplateChild<adw::ToastOverlay>,
+        #[template_child]
+        pub(super) leaflet: TemplateChild<adw::Leaflet>,
+        #[template_child]
+        pub(super) sidebar_header: TemplateChild<adw::HeaderBar>,
+        #[template_child]
+        pub(super) host_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub(super) content_header: TemplateChild<adw::HeaderBar>,
+        #[template_child]
+        pub(super) back_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub(super) content_title: TemplateChild<adw::WindowTitle>,
+        #[template_child]
+        pub(super) content_stack: TemplateChild<gtk::Stack>,
+        #[template_child]
+        pub(super) connecting_page: TemplateChild<adw::StatusPage>,
+        #[template_child]
+        pub(super) connecting_spinner: TemplateChild<gtk::Spinner>,
+        #[template_child]
+        pub(super) failed_page: TemplateChild<adw::StatusPage>,
+        #[template_child]
+        pub(super) domain_list: TemplateChild<gtk::ListView>,
+        pub(super) hosts: RefCell<Option<gio::ListStore>>,
+        pub(super) current_host: RefCell<Option<Host>>,
+        pub(super) host_handlers: RefCell<Vec<glib::SignalHandlerId>>,
+        pub(super) domain_handler: RefCell<Option<(gio::ListStore, glib::SignalHandlerId)>>,
+        pub(super) settings: RefCell<Option<gio::Settings>>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for Window {
+        const NAME: &'static str = "HangarWindow";
+        type Type = super::Window;
+        type ParentType = adw::ApplicationWindow;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+            klass.install_action("win.refresh", None, |window, _, _| {
+                if let Some(host) = window.current_host() {
+                    host.refresh();
+                }
+            });
+            klass.install_action("win.reconnect", None, |window, _, _| {
+                if let Some(host) = window.current_host() {
+                    host.connect_to_host();
+                }
+            });
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for Window {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let window = self.obj();
+            window.follow_leaflet_folding();
+            window.setup_domain_factory();
+            window.setup_host_selection();
+            window.show_content_page();
+        }
+    }
+
+    impl WidgetImpl for Window {}
+
+    impl WindowImpl for Window {
+        fn close_request(&self) -> glib::Propagation {
+            self.obj().save_window_size();
+            self.parent_close_request()
+        }
+    }
+
+    impl ApplicationWindowImpl for Window {}
+    impl AdwApplicationWindowImpl for Window {}
+}
+
+glib::wrapper! {
+    pub struct Window(ObjectSubclass<imp::Window>)
+        @extends gtk::Widget, gtk::Window, gtk::ApplicationWindow, adw::ApplicationWindow,
+        @implements gio::ActionGroup, gio::ActionMap, gtk::Buildable,
+                    gtk::ConstraintTarget, gtk::Native, gtk::Root, gtk::ShortcutManager;
+}
+
+impl Window {
+    pub fn new(app: &adw::Application, settings: Option<gio::Settings>) -> Self {
+        let window: Self = glib::Object::builder().property("application", app).build();
+        window.imp().settings.replace(settings);
+        window.restore_window_size();
+        window
+    }
+
+    /// Shows `hosts` in the sidebar.
+    pub fn set_hosts(&self, hosts: &gio::ListStore) {
+        let imp = self.imp();
+        imp.host_list.bind_model(Some(hosts), |object| {
+            let host = object
+                .downcast_ref::<Host>()
+                .expect("the host list holds hosts");
+            HostRow::new(host).upcast()
+        });
+        hosts.connect_items_changed(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |hosts, _, _, _| {
+                if hosts.n_items() == 0 {
+                    window.show_host(None);
+                }
+            }
+        ));
+        imp.hosts.replace(Some(hosts.clone()));
+    }
+
+    /// Selects `host` in the sidebar and shows its domains.
+    pub fn select_host(&self, host: &Host) {
+        let imp = self.imp();
+        let Some(position) = imp.hosts.borrow().as_ref().and_then(|hosts| hosts.find(host)) else {
+            return;
+        };
+        if let Some(row) = imp.host_list.row_at_index(position as i32) {
+            imp.host_list.select_row(Some(&row));
+        }
+    }
+
+    pub fn current_host(&self) -> Option<Host> {
+        self.imp().current_host.borrow().clone()
+    }
+
+    /// Shows a short message at the bottom of the window.
+    pub fn show_toast(&self, message: &str) {
+        self.imp().toast_overlay.add_toast(adw::Toast::new(message));
+    }
+
+    fn follow_leaflet_folding(&self) {
+        let imp = self.imp();
+        let leaflet = &*imp.leaflet;
+        leaflet
+            .bind_property("folded", &*imp.sidebar_header, "show-end-title-buttons")
+            .sync_create()
+            .build();
+        leaflet
+            .bind_property("folded", &*imp.content_header, "show-start-title-buttons")
+            .sync_create()
+            .build();
+        leaflet
+            .bind_property("folded", &*imp.back_button, "visible")
+            .sync_create()
+            .build();
+        imp.back_button.connect_clicked(glib::clone!(
+            #[weak]
+            leaflet,
+            move |_| {
+                leaflet.navigate(adw::NavigationDirection::Back);
+            }
+        ));
+    }
+
+    fn setup_domain_factory(&self) {
+        let factory = gtk::SignalListItemFactory::new();
+        factory.connect_setup(|_, item| {
+            if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
+                item.set_child(Some(&DomainRow::new()));
+            }
+        });
+        factory.connect_bind(|_, item| {
+            let Some(item) = item.downcast_ref::<gtk::ListItem>() else { return };
+            let row = item.child().and_downcast::<DomainRow>();
+            let domain = item.item().and_downcast::<Domain>();
+            if let (Some(row), Some(domain)) = (row, domain) {
+                row.bind(&domain);
+            }
+        });
+        factory.connect_unbind(|_, item| {
+            let Some(item) = item.downcast_ref::<gtk::ListItem>() else { return };
+            if let Some(row) = item.child().and_downcast::<DomainRow>() {
+                row.unbind();
+            }
+        });
+        self.imp().domain_list.set_factory(Some(&factory));
+    }
+
+    fn setup_host_selection(&self) {
+        self.imp().host_list.connect_row_selected(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_, row| {
+                let host = row.and_then(|row| row.downcast_ref::<HostRow>()?.host());
+                window.show_host(host.as_ref());
+                if host.is_some() {
+                    window.imp().leaflet.navigate(adw::NavigationDirection::Forward);
+                }
+            }
+        ));
+    }
+
+    /// Makes `host` the one on the right, following its status and domain list.
+    fn show_host(&self, host: Option<&Host>) {
+        let imp = self.imp();
+        if let Some(old) = imp.current_host.take() {
+            for handler in imp.host_handlers.take() {
+                old.disconnect(handler);
+            }
+        }
+        if let Some((store, handler)) = imp.domain_handler.take() {
+            store.disconnect(handler);
+        }
+        imp.domain_list.set_model(None::<&gtk::SelectionModel>);
+        if let Some(host) = host {
+            self.follow_host(host);
+        }
+        imp.current_host.replace(host.cloned());
+        self.show_content_page();
+    }
+
+    fn follow_host(&self, host: &Host) {
+        let imp = self.imp();
+        let redraw = glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_: &Host, _: &glib::ParamSpec| window.show_content_page()
+        );
+        let handlers = vec![
+            host.connect_notify_local(Some("status"), redraw.clone()),
+            host.connect_notify_local(Some("error-message"), redraw.clone()),
+            host.connect_notify_local(Some("name"), redraw),
+        ];
+        imp.host_handlers.replace(handlers);
+        let store = host.domain_store();
+        let handler = store.connect_items_changed(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_, _, _, _| window.show_content_page()
+        ));
+        imp.domain_handler.replace(Some((store.clone(), handler)));
+        let sorter = gtk::StringSorter::new(Some(gtk::PropertyExpression::new(
+            Domain::static_type(),
+            None::<gtk::Expression>,
+            "name",
+        )));
+        let sorted = gtk::SortListModel::new(Some(store), Some(sorter));
+        let selection = gtk::MultiSelection::new(Some(sorted));
+        imp.domain_list.set_model(Some(&selection));
+    }
+
+    /// Picks the page on the right from the current host's status.
+    fn show_content_page(&self) {
+        let imp = self.imp();
+        let host = imp.current_host.borrow().clone();
+        let Some(host) = host else {
+            let has_hosts = imp.hosts.borrow().as_ref().is_some_and(|h| h.n_items() > 0);
+            imp.content_title.set_title(if has_hosts { "" } else { "Hangar" });
+            imp.content_title.set_subtitle("");
+            imp.content_stack.set_visible_child_name("no-hosts");
+            imp.connecting_spinner.set_spinning(false);
+            self.action_set_enabled("win.refresh", false);
+            return;
+        };
+        imp.content_title.set_title(&host.name());
+        imp.content_title.set_subtitle(&host.uri());
+        let status = host.status();
+        imp.connecting_spinner
+            .set_spinning(status == HostStatus::Connecting);
+        self.action_set_enabled("win.refresh", status == HostStatus::Connected);
+        let page = match status {
+            HostStatus::Connecting => "connecting",
+            HostStatus::Failed => {
+                imp.failed_page.set_description(Some(&host.error_message()));
+                "failed"
+            }
+            HostStatus::Disconnected => "disconnected",
+            HostStatus::Connected if host.domain_store().n_items() == 0 => "empty",
+            HostStatus::Connected => "domains",
+        };
+        imp.connecting_page
+            .set_description(Some(&gettext("Waiting for the host to answer")));
+        imp.content_stack.set_visible_child_name(page);
+    }
+
+    fn restore_window_size(&self) {
+        let Some(settings) = self.imp().settings.borrow().clone() else {
+            return;
+        };
+        self.set_default_size(settings.int("window-width"), settings.int("window-height"));
+        if settings.boolean("is-maximized") {
+            self.maximize();
+        }
+    }
+
+    fn save_window_size(&self) {
+        let Some(settings) = self.imp().settings.borrow().clone() else {
+            return;
+        };
+        let (width, height) = self.default_size();
+        // Saving is best effort: a read-only settings backend must not stop the window closing.
+        let _ = settings.set_int("window-width", width);
+        let _ = settings.set_int("window-height", height);
+        let _ = settings.set_boolean("is-maximized", self.is_maximized());
+    }
+}

@@ -1,0 +1,311 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
+# Hangar test bed: a private libvirtd reachable as qemu+tcp://127.0.0.1:PORT/system with SASL
+# (DIGEST-MD5, the only mechanism libvirt accepts on plain TCP), running one small TCG guest
+# with VNC, and isolated from the machine's own libvirt.
+#
+# Sourced by run.sh, which sets TESTBED_DIR and tears everything down. Functions:
+#   testbed_start_libvirtd     config + SASL user + namespace + daemon + guest; exports HANGAR_TEST_*
+#   testbed_stop_libvirtd      stop the daemon only; guests keep running, as on a real host
+#   testbed_launch_libvirtd    start the daemon again (same port, config, state, namespace), wait
+#   testbed_restart_libvirtd   stop + launch; prints the new daemon PID
+#   testbed_stop_guests        kill QEMU (and anything else in the namespace) but not the daemon
+#   testbed_sweep_libvirtd     kill every process still in the namespace
+#   testbed_dump_libvirtd_logs print the log tails to stderr (run.sh does this on a failed start)
+#
+# Tests running under run.sh can execute this file (TESTBED_DIR comes from their environment):
+#   bash tests/testbed/libvirtd.sh restart|stop|launch
+# After that the daemon PID is in "$TESTBED_DIR/libvirt/libvirtd.pid" (HANGAR_TEST_LIBVIRTD_PID
+# is then stale).
+#
+# Isolation: a root libvirtd cannot be told to move the QEMU driver's paths, so it runs in a
+# private mount namespace where dirs under $TESTBED_DIR/libvirt are bind-mounted over
+# /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt.
+# A `sleep infinity` holder keeps the namespace alive, so the daemon can be restarted in it
+# (nsenter) while its guests keep running. Every process in the namespace sees our dir as
+# /run/libvirt; teardown finds stray ones (e.g. guests a test created) that way, by PID.
+#
+# Layout of $TESTBED_DIR/libvirt: etc run lib cache log (the five dirs above), sock/ (unix
+# sockets, no auth), sasl/ (SASL_CONF_PATH + sasldb), sasl-password and auth.conf (0600),
+# port, holder.pid, libvirtd.pid, libvirtd.log, namespace.log.
+
+_TESTBED_LIBVIRTD_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$_TESTBED_LIBVIRTD_HERE/lib.sh"
+
+TESTBED_GUEST=hangar-guest
+TESTBED_SASL_USER=hangar-test
+
+testbed_start_libvirtd() {
+  local lv=$TESTBED_DIR/libvirt port
+  if ((EUID != 0)); then
+    echo "testbed: libvirtd needs root (system QEMU driver, mount namespace)" >&2
+    return 1
+  fi
+  mkdir -p "$lv"/{etc,run,lib,cache,log,sock,sasl}
+  port=$(_testbed_free_port)
+  echo "$port" >"$lv/port"
+  _testbed_write_libvirtd_conf "$lv" "$port"
+  _testbed_write_qemu_conf "$lv"
+  _testbed_create_sasl_user "$lv"
+  _testbed_caps_cache_restore "$lv"
+  _testbed_start_namespace "$lv"
+  testbed_launch_libvirtd
+  _testbed_start_guest "$lv"
+  _testbed_caps_cache_save "$lv"
+
+  export HANGAR_TEST_LIBVIRT_URI="qemu+tcp://127.0.0.1:$port/system"
+  export HANGAR_TEST_UNIX_URI
+  HANGAR_TEST_UNIX_URI=$(_testbed_unix_uri "$lv")
+  export HANGAR_TEST_SASL_USER=$TESTBED_SASL_USER
+  export HANGAR_TEST_SASL_PASSWORD_FILE=$lv/sasl-password
+  export HANGAR_TEST_AUTH_FILE=$lv/auth.conf
+  export HANGAR_TEST_GUEST=$TESTBED_GUEST
+  export HANGAR_TEST_LIBVIRTD_PID
+  HANGAR_TEST_LIBVIRTD_PID=$(<"$lv/libvirtd.pid")
+  export HANGAR_TEST_LIBVIRTD_LOG=$lv/libvirtd.log
+}
+
+testbed_stop_libvirtd() {
+  local pid
+  pid=$(<"$TESTBED_DIR/libvirt/libvirtd.pid")
+  testbed_kill_pids "$pid"
+  testbed_forget_pid "$pid"
+}
+
+testbed_launch_libvirtd() {
+  local lv=$TESTBED_DIR/libvirt holder port pid
+  holder=$(<"$lv/holder.pid")
+  port=$(<"$lv/port")
+  if ! testbed_pid_alive "$holder"; then
+    echo "testbed: the libvirt mount namespace is gone" >&2
+    return 1
+  fi
+  # nsenter execs libvirtd (a mount namespace needs no fork), so $! is the daemon's own PID.
+  # Its stdio goes to a file: a test capturing our output must not wait on the daemon.
+  SASL_CONF_PATH=$lv/sasl nsenter --target "$holder" --mount -- \
+    libvirtd --listen -f "$lv/etc/libvirtd.conf" -p "$lv/libvirtd-pidfile" \
+    </dev/null >>"$lv/libvirtd.log" 2>&1 &
+  pid=$!
+  testbed_add_pid "$pid"
+  echo "$pid" >"$lv/libvirtd.pid"
+  # The unix socket answers only once all listeners are up; then one real TCP+SASL login
+  # (rather than a bare connect, which libvirtd logs as an error) proves the port and SASL.
+  testbed_wait_for -p "$pid" 30 "libvirtd's unix socket" \
+    virsh -q -c "$(_testbed_unix_uri "$lv")" version
+  LIBVIRT_AUTH_FILE=$lv/auth.conf virsh -q -c "qemu+tcp://127.0.0.1:$port/system" uri >/dev/null
+}
+
+testbed_restart_libvirtd() {
+  testbed_stop_libvirtd
+  testbed_launch_libvirtd
+  cat "$TESTBED_DIR/libvirt/libvirtd.pid"
+}
+
+testbed_stop_guests() {
+  local lv=$TESTBED_DIR/libvirt
+  _testbed_kill_namespace_except "$(cat "$lv/holder.pid" "$lv/libvirtd.pid" 2>/dev/null)"
+}
+
+testbed_sweep_libvirtd() {
+  _testbed_kill_namespace_except ""
+}
+
+testbed_dump_libvirtd_logs() {
+  local f
+  for f in "$TESTBED_DIR"/libvirt/{namespace.log,libvirtd.log} "$TESTBED_DIR"/libvirt/log/qemu/*.log; do
+    [[ -s $f ]] || continue
+    echo "---- ${f#"$TESTBED_DIR"/} (tail)" >&2
+    tail -n 30 "$f" >&2
+  done
+}
+
+# A TCP port that is free on 127.0.0.1, below the ephemeral range so that no client socket
+# grabs it before libvirtd binds it. Not 16509: the machine may run its own libvirtd.
+_testbed_free_port() {
+  local py=/usr/bin/python3
+  [[ -x $py ]] || py=python3
+  "$py" - <<'EOF'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("testbed: no free TCP port")
+EOF
+}
+
+_testbed_unix_uri() {
+  echo "qemu+unix:///system?socket=$1/sock/libvirt-sock"
+}
+
+_testbed_write_libvirtd_conf() {
+  cat >"$1/etc/libvirtd.conf" <<EOF
+# listen_tls defaults to 1 and then libvirtd exits for want of a CA certificate.
+listen_tls = 0
+listen_tcp = 1
+tcp_port = "$2"
+listen_addr = "127.0.0.1"
+auth_tcp = "sasl"
+unix_sock_dir = "$1/sock"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+EOF
+}
+
+# Read by the QEMU driver as /etc/libvirt/qemu.conf inside the namespace.
+_testbed_write_qemu_conf() {
+  cat >"$1/etc/qemu.conf" <<'EOF'
+# No virtlogd in the test bed: QEMU writes its log file directly.
+stdio_handler = "file"
+# Keep the sandbox quiet: no cgroups, per-VM namespaces, labelling or chown.
+cgroup_controllers = [ ]
+namespaces = [ ]
+security_driver = "none"
+user = "root"
+group = "root"
+dynamic_ownership = 0
+vnc_listen = "127.0.0.1"
+EOF
+}
+
+# The password lives only in 0600 files: never in argv, the environment or a log.
+_testbed_create_sasl_user() {
+  local lv=$1
+  cat >"$lv/sasl/libvirt.conf" <<EOF
+mech_list: digest-md5
+sasldb_path: $lv/sasl/passwd.db
+EOF
+  (
+    umask 077
+    head -c 18 /dev/urandom | base64 | tr -d '+/=\n' >"$lv/sasl-password"
+    saslpasswd2 -p -a libvirt -f "$lv/sasl/passwd.db" "$TESTBED_SASL_USER" <"$lv/sasl-password"
+    {
+      printf '[credentials-hangar]\nauthname=%s\npassword=' "$TESTBED_SASL_USER"
+      cat "$lv/sasl-password"
+      printf '\n\n[auth-libvirt-127.0.0.1]\ncredentials=hangar\n'
+    } >"$lv/auth.conf"
+  )
+}
+
+_testbed_start_namespace() {
+  local lv=$1 holder
+  unshare --mount --propagation private -- bash -c "$_TESTBED_NAMESPACE_SCRIPT" testbed-ns "$lv" \
+    </dev/null >>"$lv/namespace.log" 2>&1 &
+  holder=$!
+  testbed_add_pid "$holder"
+  echo "$holder" >"$lv/holder.pid"
+  testbed_wait_for -p "$holder" 10 "the libvirt mount namespace" test -e "$lv/ns-ready"
+}
+
+# Runs inside the new namespace (argument: $lv), then becomes the holder process.
+# shellcheck disable=SC2016 # expanded by the inner shell
+_TESTBED_NAMESPACE_SCRIPT='
+set -eu
+lv=$1
+# -n and a private utab: libmount would otherwise create /run/mount on the host.
+export LIBMOUNT_UTAB=$lv/utab
+# Show SRC at DST. A missing DST (this machine has no /run/libvirt) is created inside an
+# overlay of its parent, so the host directory itself is never written.
+show() {
+  if [ ! -d "$2" ]; then
+    up=$lv/overlay/$(basename "$1")
+    mkdir -p "$up/upper" "$up/work"
+    mount -n -t overlay overlay -o "lowerdir=$(dirname "$2"),upperdir=$up/upper,workdir=$up/work" \
+      "$(dirname "$2")"
+    mkdir "$2"
+  fi
+  mount -n --bind "$1" "$2"
+}
+show "$lv/etc" /etc/libvirt
+show "$lv/run" /run/libvirt
+show "$lv/lib" /var/lib/libvirt
+show "$lv/cache" /var/cache/libvirt
+show "$lv/log" /var/log/libvirt
+touch "$lv/ns-ready"
+exec sleep infinity
+'
+
+
+_testbed_start_guest() {
+  local lv=$1 uri pid
+  uri=$(_testbed_unix_uri "$lv")
+  virsh -q -c "$uri" define "$_TESTBED_LIBVIRTD_HERE/guest.xml" >/dev/null
+  virsh -q -c "$uri" start "$TESTBED_GUEST" >/dev/null
+  # libvirtd does not kill guests when it exits: record QEMU for teardown.
+  pid=$(<"$lv/run/qemu/$TESTBED_GUEST.pid")
+  testbed_add_pid "$pid"
+  export HANGAR_TEST_QEMU_PID=$pid
+  export HANGAR_TEST_VNC_PORT
+  HANGAR_TEST_VNC_PORT=$(virsh -q -c "$uri" dumpxml "$TESTBED_GUEST" |
+    sed -n "s/.*<graphics type='vnc' port='\([0-9]*\)'.*/\1/p")
+  [[ -n $HANGAR_TEST_VNC_PORT ]]
+}
+
+# A fresh libvirtd probes every QEMU binary (4-8 s). libvirt validates its cache itself
+# (binary ctimes, kernel, ...), so a stale copy only costs the probe it would anyway.
+# TESTBED_CACHE_DIR="" disables the copy.
+_testbed_caps_cache_dir() {
+  echo "${TESTBED_CACHE_DIR-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/hangar-testbed}"
+}
+
+_testbed_caps_cache_restore() {
+  local src
+  src=$(_testbed_caps_cache_dir)/qemu-capabilities
+  if [[ $src != /qemu-capabilities && -d $src ]]; then
+    mkdir -p "$1/cache/qemu"
+    cp -rp "$src" "$1/cache/qemu/capabilities"
+  fi
+}
+
+_testbed_caps_cache_save() {
+  local dir new caps=$1/cache/qemu/capabilities
+  dir=$(_testbed_caps_cache_dir)
+  [[ -n $dir && -d $caps ]] || return 0
+  if diff -rq "$caps" "$dir/qemu-capabilities" >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir"
+  new=$(mktemp -d "$dir/.new.XXXXXX")
+  cp -rp "$caps/." "$new"
+  rm -rf "$dir/qemu-capabilities"
+  mv "$new" "$dir/qemu-capabilities"
+}
+
+# PIDs of processes inside our namespace: they see $TESTBED_DIR/libvirt/run as /run/libvirt.
+# (Compared by device and inode, so another namespace can never match.)
+_testbed_namespace_pids() {
+  local p run=$TESTBED_DIR/libvirt/run
+  [[ -d $run ]] || return 0
+  for p in /proc/[0-9]*; do
+    if [[ $p/root/run/libvirt -ef $run ]]; then echo "${p#/proc/}"; fi
+  done
+}
+
+# Kill every process in the namespace except the PIDs listed (whitespace separated) in $1.
+_testbed_kill_namespace_except() {
+  local keep=" ${1//$'\n'/ } " pids=() p
+  for p in $(_testbed_namespace_pids); do
+    [[ $keep == *" $p "* ]] || pids+=("$p")
+  done
+  if ((${#pids[@]})); then testbed_kill_pids "${pids[@]}"; fi
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -euo pipefail
+  : "${TESTBED_DIR:?run this from a command started by tests/testbed/run.sh}"
+  case ${1:-} in
+    restart) testbed_restart_libvirtd ;;
+    stop) testbed_stop_libvirtd ;;
+    launch) testbed_launch_libvirtd && cat "$TESTBED_DIR/libvirt/libvirtd.pid" ;;
+    *)
+      echo "usage: $0 restart|stop|launch" >&2
+      exit 2
+      ;;
+  esac
+fi

@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""Drive and inspect a GTK app through AT-SPI, for Hangar's UI tests.
+
+Run with /usr/bin/python3 (Debian's pyatspi), inside the desktop that
+tests/testbed/desktop.sh starts (DISPLAY, AT_SPI_BUS_ADDRESS set).
+
+  atspi.py wait-names [--pid PID] [--hidden] APP TIMEOUT NAME...
+  atspi.py dump [--pid PID] APP
+  atspi.py click [--pid PID] [--role ROLE] [--timeout S] APP NAME
+  atspi.py type TEXT
+  atspi.py key KEY...            (xdotool key names: Return, ctrl+n, Tab...)
+
+APP is the application's accessible name (GTK uses the application name or
+the program name), compared case-insensitively; "*" means any application.
+--pid PID narrows to that process.
+
+An element matches NAME when NAME equals its accessible name, its
+description (GTK 4.8 exposes an icon-only button's tooltip there and names it
+"GtkImage") or its text content. Only elements on screen count (mapped window,
+non-empty extents: GTK 4.8 exposes hidden stack pages too, with zero size)
+unless --hidden is given.
+
+Results go to stdout, diagnostics to stderr. Exit status: 0 success,
+1 timeout / not found, 2 usage error.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+
+import pyatspi  # noqa: F401  (initialises libatspi)
+from gi.repository import Atspi, GLib
+
+# Bounds so a huge list or a wedged app cannot hang a test.
+MAX_DEPTH = 60
+MAX_CHILDREN = 500
+MAX_NODES = 5000
+MAX_DUMP_LINES = 200
+POLL_SECONDS = 0.2
+
+Atspi.set_timeout(3000, 10000)  # ms per call, ms for a starting app
+
+
+class Node:
+    def __init__(self, acc, depth, role, name, desc, text, rect, on_screen):
+        self.acc, self.depth, self.role = acc, depth, role
+        self.name, self.desc, self.text = name, desc, text
+        self.rect, self.on_screen = rect, on_screen
+
+    def labels(self):
+        return {s for s in (self.name, self.desc, self.text) if s}
+
+    def line(self):
+        s = f"{self.role}: {self.name!r}"
+        if self.desc:
+            s += f" desc={self.desc!r}"
+        if self.text and self.text != self.name:
+            s += f" text={self.text!r}"
+        if not self.on_screen:
+            s += " (hidden)"
+        return s
+
+
+def pump():
+    """Let libatspi process registry/cache events queued on its D-Bus connection."""
+    ctx = GLib.MainContext.default()
+    while ctx.pending():
+        ctx.iteration(False)
+
+
+def find_apps(app_name, pid):
+    pump()
+    desktop = Atspi.get_desktop(0)
+    apps = []
+    for i in range(desktop.get_child_count()):
+        try:
+            app = desktop.get_child_at_index(i)
+            if app is None:
+                continue
+            if app_name != "*" and (app.get_name() or "").lower() != app_name.lower():
+                continue
+            if pid is not None and app.get_process_id() != pid:
+                continue
+            # Ask the app every time instead of trusting libatspi's cache.
+            app.set_cache_mask(Atspi.Cache.NONE)
+            app.clear_cache()
+            apps.append(app)
+        except GLib.Error:
+            continue  # app went away while we looked
+    return apps
+
+
+def describe_apps():
+    pump()
+    desktop = Atspi.get_desktop(0)
+    out = []
+    for i in range(desktop.get_child_count()):
+        try:
+            app = desktop.get_child_at_index(i)
+            out.append(f"{app.get_name()!r} (pid {app.get_process_id()})")
+        except (GLib.Error, AttributeError):
+            pass
+    return ", ".join(out) or "none"
+
+
+def text_of(acc, ifaces):
+    # GTK 4.8 returns '' for GetText(0, -1): ask for the exact character count.
+    if "Text" not in ifaces:
+        return ""
+    n = Atspi.Text.get_character_count(acc)
+    return Atspi.Text.get_text(acc, 0, n) if n > 0 else ""
+
+
+def extents_of(acc, ifaces):
+    # WINDOW, not SCREEN: GTK 4 only knows surface-relative positions and logs a warning
+    # for every SCREEN query. window_offset() adds the X window's position.
+    if "Component" not in ifaces:
+        return None
+    return Atspi.Component.get_extents(acc, Atspi.CoordType.WINDOW)
+
+
+def read_node(acc, depth, parent_on_screen):
+    role = acc.get_role_name()
+    ifaces = acc.get_interfaces()
+    rect = extents_of(acc, ifaces)
+    on_screen = parent_on_screen
+    if role in ("frame", "dialog", "window", "alert", "file chooser"):
+        on_screen = on_screen and acc.get_state_set().contains(Atspi.StateType.SHOWING)
+    if rect is not None and (rect.width <= 0 or rect.height <= 0):
+        on_screen = False
+    return Node(acc, depth, role, acc.get_name() or "", acc.get_description() or "",
+                text_of(acc, ifaces), rect, on_screen)
+
+
+def walk(apps):
+    """Depth-first list of Nodes under the given applications, bounded."""
+    nodes = []
+    stack = [(app, 0, True) for app in reversed(apps)]
+    while stack and len(nodes) < MAX_NODES:
+        acc, depth, parent_on_screen = stack.pop()
+        try:
+            node = read_node(acc, depth, parent_on_screen)
+            count = min(acc.get_child_count(), MAX_CHILDREN) if depth < MAX_DEPTH else 0
+            children = [acc.get_child_at_index(i) for i in range(count)]
+        except GLib.Error:
+            continue  # element destroyed mid-walk
+        nodes.append(node)
+        for child in reversed(children):
+            if child is not None:
+                stack.append((child, depth + 1, node.on_screen))
+    return nodes
+
+
+def poll(app_name, pid, timeout, done):
+    """Walk the app's tree until done(nodes) is true or timeout; return (ok, nodes, apps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        apps = find_apps(app_name, pid)
+        nodes = walk(apps) if apps else []
+        if apps and done(nodes):
+            return True, nodes, apps
+        if time.monotonic() >= deadline:
+            return False, nodes, apps
+        time.sleep(POLL_SECONDS)
+
+
+def print_flat(nodes, out):
+    for node in nodes[:MAX_DUMP_LINES]:
+        print(node.line(), file=out)
+    if len(nodes) > MAX_DUMP_LINES:
+        print(f"... {len(nodes) - MAX_DUMP_LINES} more", file=out)
+
+
+def cmd_wait_names(args):
+    wanted = set(args.names)
+
+    def found_in(nodes):
+        seen = set()
+        for n in nodes:
+            if n.on_screen or args.hidden:
+                seen |= n.labels() & wanted
+        return seen
+
+    ok, nodes, apps = poll(args.app, args.pid, args.timeout, lambda ns: found_in(ns) == wanted)
+    found = found_in(nodes)
+    if ok:
+        for name in args.names:
+            print(name)
+        return 0
+    if not apps:
+        print(f"atspi.py: no application {args.app!r} after {args.timeout}s; "
+              f"registered: {describe_apps()}", file=sys.stderr)
+        return 1
+    missing = [n for n in args.names if n not in found]
+    print(f"atspi.py: timed out after {args.timeout}s; missing: {missing}; "
+          f"found: {sorted(found)}", file=sys.stderr)
+    print_flat(nodes, sys.stdout)
+    return 1
+
+
+def cmd_dump(args):
+    apps = find_apps(args.app, args.pid)
+    if not apps:
+        print(f"atspi.py: no application {args.app!r}; registered: {describe_apps()}",
+              file=sys.stderr)
+        return 1
+    for node in walk(apps):
+        print("  " * node.depth + node.line())
+    return 0
+
+
+def window_offset(node, nodes, pid):
+    """Screen position of the X window showing node's toplevel (0,0 without a window manager)."""
+    top = None
+    for n in nodes:  # nearest depth-1 ancestor, i.e. the toplevel
+        if n is node:
+            break
+        if n.depth == 1:
+            top = n
+    if top is None or pid is None:
+        return 0, 0
+    try:
+        wids = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(pid)],
+                              capture_output=True, text=True, timeout=10).stdout.split()
+        for wid in wids:
+            name = subprocess.run(["xdotool", "getwindowname", wid],
+                                  capture_output=True, text=True, timeout=10).stdout.strip()
+            if name == top.name:
+                geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid],
+                                     capture_output=True, text=True, timeout=10).stdout
+                vals = dict(line.split("=", 1) for line in geo.split())
+                return int(vals["X"]), int(vals["Y"])
+    except (subprocess.SubprocessError, KeyError, ValueError):
+        pass
+    return 0, 0
+
+
+def cmd_click(args):
+    def target(nodes):
+        for n in nodes:
+            if (n.on_screen and n.rect is not None and args.name in n.labels()
+                    and (args.role is None or n.role == args.role)):
+                return n
+        return None
+
+    ok, nodes, apps = poll(args.app, args.pid, args.timeout, lambda ns: target(ns) is not None)
+    if not ok:
+        print(f"atspi.py: no on-screen element {args.name!r} in {args.app!r} after "
+              f"{args.timeout}s; registered: {describe_apps()}", file=sys.stderr)
+        print_flat(nodes, sys.stdout)
+        return 1
+    node = target(nodes)
+    dx, dy = window_offset(node, nodes, node.acc.get_process_id())
+    x = dx + node.rect.x + node.rect.width // 2
+    y = dy + node.rect.y + node.rect.height // 2
+    # Pointer click rather than an AT-SPI action: GTK 4.8 list rows have none.
+    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
+    print(f"clicked {node.line()} at {x},{y}")
+    return 0
+
+
+def cmd_type(args):
+    subprocess.run(["xdotool", "type", "--delay", "20", "--", args.text], check=True)
+    return 0
+
+
+def cmd_key(args):
+    subprocess.run(["xdotool", "key", "--delay", "20", "--"] + args.keys, check=True)
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--pid", type=int, help="only the application with this process id")
+
+    p = sub.add_parser("wait-names", parents=[common])
+    p.add_argument("--hidden", action="store_true", help="also count elements not on screen")
+    p.add_argument("app")
+    p.add_argument("timeout", type=float)
+    p.add_argument("names", nargs="+")
+    p.set_defaults(func=cmd_wait_names)
+
+    p = sub.add_parser("dump", parents=[common])
+    p.add_argument("app")
+    p.set_defaults(func=cmd_dump)
+
+    p = sub.add_parser("click", parents=[common])
+    p.add_argument("--role", help="AT-SPI role name, e.g. 'push button', 'list item'")
+    p.add_argument("--timeout", type=float, default=10, help="seconds to wait for it")
+    p.add_argument("app")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_click)
+
+    p = sub.add_parser("type")
+    p.add_argument("text")
+    p.set_defaults(func=cmd_type)
+
+    p = sub.add_parser("key")
+    p.add_argument("keys", nargs="+")
+    p.set_defaults(func=cmd_key)
+
+    args = parser.parse_args()
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Hangar needs to build, run and test, only when something is missing.
+# libvirt and QEMU come from bookworm-backports (the image's qemu-utils 10 conflicts with bookworm's 7.2).
+set -euo pipefail
+
+BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
+RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)
+TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools dbus dbus-x11
+  desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
+  gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme)
+BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev)
+
+missing=()
+for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "Adding bookworm-backports (libvirt 11 and QEMU 10)"
+  $SUDO tee /etc/apt/sources.list.d/backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${BACKPORTS[@]}"
+$SUDO apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
