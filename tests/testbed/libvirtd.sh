@@ -21,12 +21,13 @@
 # private mount namespace where dirs under $TESTBED_DIR/libvirt are bind-mounted over
 # /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt.
 # A `sleep infinity` holder keeps the namespace alive, so the daemon can be restarted in it
-# (nsenter) while its guests keep running. Every process in the namespace sees our dir as
+# (nsenter) while its guests keep running. libvirtd runs under a small reaper (see
+# _TESTBED_REAPER) that also adopts its QEMUs. Every process in the namespace sees our dir as
 # /run/libvirt; teardown finds stray ones (e.g. guests a test created) that way, by PID.
 #
 # Layout of $TESTBED_DIR/libvirt: etc run lib cache log (the five dirs above), sock/ (unix
 # sockets, no auth), sasl/ (SASL_CONF_PATH + sasldb), sasl-password and auth.conf (0600),
-# port, holder.pid, libvirtd.pid, libvirtd.log, namespace.log.
+# port, holder.pid, reaper.pids, libvirtd.pid, libvirtd.log, namespace.log.
 
 _TESTBED_LIBVIRTD_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -73,26 +74,60 @@ testbed_stop_libvirtd() {
 }
 
 testbed_launch_libvirtd() {
-  local lv=$TESTBED_DIR/libvirt holder port pid
+  local lv=$TESTBED_DIR/libvirt holder port reaper pid
   holder=$(<"$lv/holder.pid")
   port=$(<"$lv/port")
   if ! testbed_pid_alive "$holder"; then
     echo "testbed: the libvirt mount namespace is gone" >&2
     return 1
   fi
-  # nsenter execs libvirtd (a mount namespace needs no fork), so $! is the daemon's own PID.
-  # Its stdio goes to a file: a test capturing our output must not wait on the daemon.
+  rm -f "$lv/libvirtd.pid"
+  # Stdio goes to a file: a test capturing our output must not wait on the daemon.
   SASL_CONF_PATH=$lv/sasl nsenter --target "$holder" --mount -- \
+    "$(_testbed_python)" -c "$_TESTBED_REAPER" "$lv/libvirtd.pid" \
     libvirtd --listen -f "$lv/etc/libvirtd.conf" -p "$lv/libvirtd-pidfile" \
     </dev/null >>"$lv/libvirtd.log" 2>&1 &
-  pid=$!
+  reaper=$!
+  testbed_add_pid "$reaper"
+  echo "$reaper" >>"$lv/reaper.pids"
+  testbed_wait_for -p "$reaper" 10 "libvirtd to be forked" test -s "$lv/libvirtd.pid"
+  pid=$(<"$lv/libvirtd.pid")
   testbed_add_pid "$pid"
-  echo "$pid" >"$lv/libvirtd.pid"
   # The unix socket answers only once all listeners are up; then one real TCP+SASL login
   # (rather than a bare connect, which libvirtd logs as an error) proves the port and SASL.
   testbed_wait_for -p "$pid" 30 "libvirtd's unix socket" \
     virsh -q -c "$(_testbed_unix_uri "$lv")" version
   LIBVIRT_AUTH_FILE=$lv/auth.conf virsh -q -c "qemu+tcp://127.0.0.1:$port/system" uri >/dev/null
+}
+
+# Parent of libvirtd and, as child subreaper, of the QEMUs it daemonizes. Reaping them at
+# once matters: libvirt waits for a destroyed QEMU's PID to vanish, and a slow init (as on
+# this sandbox, ~1.5 s) makes every destroy that slow. Stays until killed, so its recorded
+# PID stays valid. Its own session keeps a Ctrl-C or `timeout`'s group signal from stopping
+# libvirtd behind run.sh's ordered teardown. Arguments: PIDFILE CMD... (PIDFILE gets CMD's PID).
+_TESTBED_REAPER='
+import ctypes, os, signal, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+os.setsid()
+child = os.fork()
+if child == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % child)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    try:
+        pid, status = os.wait()
+    except ChildProcessError:
+        break
+    if pid == child and os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGTERM:
+        print("testbed: libvirtd killed by signal %d" % os.WTERMSIG(status), file=sys.stderr)
+while True:
+    signal.pause()
+'
+
+_testbed_python() {
+  if [[ -x /usr/bin/python3 ]]; then echo /usr/bin/python3; else echo python3; fi
 }
 
 testbed_restart_libvirtd() {
@@ -101,9 +136,17 @@ testbed_restart_libvirtd() {
   cat "$TESTBED_DIR/libvirt/libvirtd.pid"
 }
 
+# Destroy through libvirtd while it runs: stopping libvirtd 11.3 within a second after its
+# QEMU was killed behind its back makes it segfault. Then kill whatever is left, by PID.
 testbed_stop_guests() {
-  local lv=$TESTBED_DIR/libvirt
-  _testbed_kill_namespace_except "$(cat "$lv/holder.pid" "$lv/libvirtd.pid" 2>/dev/null)"
+  local lv=$TESTBED_DIR/libvirt uri name
+  uri=$(_testbed_unix_uri "$lv")
+  if [[ -f $lv/libvirtd.pid ]] && testbed_pid_alive "$(<"$lv/libvirtd.pid")"; then
+    while IFS= read -r name; do
+      [[ -z $name ]] || timeout 20 virsh -q -c "$uri" destroy "$name" >/dev/null 2>&1 || true
+    done < <(timeout 10 virsh -q -c "$uri" list --name 2>/dev/null || true)
+  fi
+  _testbed_kill_namespace_except "$(cat "$lv/holder.pid" "$lv/reaper.pids" "$lv/libvirtd.pid" 2>/dev/null)"
 }
 
 testbed_sweep_libvirtd() {
@@ -122,9 +165,7 @@ testbed_dump_libvirtd_logs() {
 # A TCP port that is free on 127.0.0.1, below the ephemeral range so that no client socket
 # grabs it before libvirtd binds it. Not 16509: the machine may run its own libvirtd.
 _testbed_free_port() {
-  local py=/usr/bin/python3
-  [[ -x $py ]] || py=python3
-  "$py" - <<'EOF'
+  "$(_testbed_python)" - <<'EOF'
 import random, socket
 for _ in range(200):
     port = random.randint(20000, 32000)

@@ -42,14 +42,35 @@ POLL_SECONDS = 0.2
 Atspi.set_timeout(3000, 10000)  # ms per call, ms for a starting app
 
 
+# GTK 4.8 reports a popover's extents as if it sat at its parent's origin, although it is
+# a separate X window (and not clipped by its parent). Recognised by the fallback name
+# GTK gives unlabelled popovers, or the menu role of GtkPopoverMenu.
+POPOVER_NAMES = ("GtkPopover", "GtkPopoverMenu", "GtkEmojiChooser")
+
+
 class Node:
-    def __init__(self, acc, depth, role, name, desc, text, rect, on_screen):
-        self.acc, self.depth, self.role = acc, depth, role
-        self.name, self.desc, self.text = name, desc, text
-        self.rect, self.on_screen = rect, on_screen
+    def __init__(self, acc, depth, parent, role, name, desc, text, rect):
+        self.acc, self.depth, self.parent, self.role = acc, depth, parent, role
+        self.name, self.desc, self.text, self.rect = name, desc, text, rect
+        # Own surface: toplevel window or popover. Extents are relative to it.
+        self.native = depth == 1 or name in POPOVER_NAMES or role == "menu"
+        # Visible area (x0, y0, x1, y1): own extents clipped by the ancestors' (scrolled
+        # lists, stack pages) up to the surface; None if there is none or it is empty.
+        self.clip = parent.clip if parent is not None else None
+        self.on_screen = parent.on_screen if parent is not None else True
+        if rect is not None:
+            box = (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height)
+            self.clip = intersect(box, box if self.native or self.clip is None else self.clip)
+            self.on_screen = self.on_screen and self.clip is not None
 
     def labels(self):
         return {s for s in (self.name, self.desc, self.text) if s}
+
+    def surface(self):
+        node = self
+        while not node.native and node.parent is not None:
+            node = node.parent
+        return node
 
     def line(self):
         s = f"{self.role}: {self.name!r}"
@@ -60,6 +81,11 @@ class Node:
         if not self.on_screen:
             s += " (hidden)"
         return s
+
+
+def intersect(a, b):
+    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return box if box[0] < box[2] and box[1] < box[3] else None
 
 
 def pump():
@@ -120,27 +146,25 @@ def extents_of(acc, ifaces):
     return Atspi.Component.get_extents(acc, Atspi.CoordType.WINDOW)
 
 
-def read_node(acc, depth, parent_on_screen):
+def read_node(acc, depth, parent):
     role = acc.get_role_name()
     ifaces = acc.get_interfaces()
-    rect = extents_of(acc, ifaces)
-    on_screen = parent_on_screen
-    if role in ("frame", "dialog", "window", "alert", "file chooser"):
-        on_screen = on_screen and acc.get_state_set().contains(Atspi.StateType.SHOWING)
-    if rect is not None and (rect.width <= 0 or rect.height <= 0):
-        on_screen = False
-    return Node(acc, depth, role, acc.get_name() or "", acc.get_description() or "",
-                text_of(acc, ifaces), rect, on_screen)
+    node = Node(acc, depth, parent, role, acc.get_name() or "", acc.get_description() or "",
+                text_of(acc, ifaces), extents_of(acc, ifaces))
+    # GTK 4.8 does not expose unmapped windows, but be sure.
+    if depth == 1 and not acc.get_state_set().contains(Atspi.StateType.SHOWING):
+        node.on_screen = False
+    return node
 
 
 def walk(apps):
     """Depth-first list of Nodes under the given applications, bounded."""
     nodes = []
-    stack = [(app, 0, True) for app in reversed(apps)]
+    stack = [(app, 0, None) for app in reversed(apps)]
     while stack and len(nodes) < MAX_NODES:
-        acc, depth, parent_on_screen = stack.pop()
+        acc, depth, parent = stack.pop()
         try:
-            node = read_node(acc, depth, parent_on_screen)
+            node = read_node(acc, depth, parent)
             count = min(acc.get_child_count(), MAX_CHILDREN) if depth < MAX_DEPTH else 0
             children = [acc.get_child_at_index(i) for i in range(count)]
         except GLib.Error:
@@ -148,7 +172,7 @@ def walk(apps):
         nodes.append(node)
         for child in reversed(children):
             if child is not None:
-                stack.append((child, depth + 1, node.on_screen))
+                stack.append((child, depth + 1, node))
     return nodes
 
 
@@ -210,36 +234,48 @@ def cmd_dump(args):
     return 0
 
 
-def window_offset(node, nodes, pid):
-    """Screen position of the X window showing node's toplevel (0,0 without a window manager)."""
-    top = None
-    for n in nodes:  # nearest depth-1 ancestor, i.e. the toplevel
-        if n is node:
-            break
-        if n.depth == 1:
-            top = n
-    if top is None or pid is None:
+def x_windows(pid):
+    """Visible X windows of pid as (title, x, y, width, height)."""
+    def xdotool(*args):
+        return subprocess.run(["xdotool", *args], capture_output=True, text=True,
+                              timeout=10).stdout
+
+    wins = []
+    for wid in xdotool("search", "--onlyvisible", "--pid", str(pid)).split():
+        geo = dict(line.split("=", 1) for line in xdotool("getwindowgeometry", "--shell", wid).split())
+        try:
+            wins.append((xdotool("getwindowname", wid).strip(), int(geo["X"]), int(geo["Y"]),
+                         int(geo["WIDTH"]), int(geo["HEIGHT"])))
+        except (KeyError, ValueError):
+            pass
+    return wins
+
+
+def surface_offset(node, pid):
+    """Screen position of node's surface minus the position GTK reports for it.
+
+    Finds the surface's X window: a toplevel by title, a popover by size.
+    """
+    surface = node.surface()
+    if surface.rect is None:
         return 0, 0
-    try:
-        wids = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(pid)],
-                              capture_output=True, text=True, timeout=10).stdout.split()
-        for wid in wids:
-            name = subprocess.run(["xdotool", "getwindowname", wid],
-                                  capture_output=True, text=True, timeout=10).stdout.strip()
-            if name == top.name:
-                geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid],
-                                     capture_output=True, text=True, timeout=10).stdout
-                vals = dict(line.split("=", 1) for line in geo.split())
-                return int(vals["X"]), int(vals["Y"])
-    except (subprocess.SubprocessError, KeyError, ValueError):
-        pass
-    return 0, 0
+    r = surface.rect
+    wins = x_windows(pid)
+    if surface.depth == 1:
+        candidates = [w for w in wins if w[0] == surface.name]
+    else:
+        candidates = [w for w in wins if (w[3], w[4]) == (r.width, r.height)]
+    if not candidates:
+        print(f"atspi.py: no X window for {surface.line()}; assuming (0,0)", file=sys.stderr)
+        return 0, 0
+    _, x, y, _, _ = candidates[0]
+    return x - r.x, y - r.y
 
 
 def cmd_click(args):
     def target(nodes):
         for n in nodes:
-            if (n.on_screen and n.rect is not None and args.name in n.labels()
+            if (n.on_screen and args.name in n.labels()
                     and (args.role is None or n.role == args.role)):
                 return n
         return None
@@ -251,9 +287,9 @@ def cmd_click(args):
         print_flat(nodes, sys.stdout)
         return 1
     node = target(nodes)
-    dx, dy = window_offset(node, nodes, node.acc.get_process_id())
-    x = dx + node.rect.x + node.rect.width // 2
-    y = dy + node.rect.y + node.rect.height // 2
+    dx, dy = surface_offset(node, node.acc.get_process_id())
+    x0, y0, x1, y1 = node.clip  # centre of the visible part
+    x, y = dx + (x0 + x1) // 2, dy + (y0 + y1) // 2
     # Pointer click rather than an AT-SPI action: GTK 4.8 list rows have none.
     subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
     print(f"clicked {node.line()} at {x},{y}")

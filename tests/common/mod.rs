@@ -1,0 +1,169 @@
+//! Shared helpers for the integration tests.
+//!
+//! Tests that need the test bed (a private libvirtd, a desktop session) read what
+//! `tests/testbed/run.sh` exports. Outside it they skip, unless HANGAR_REQUIRE_TESTBED is set
+//! (as `make test` does), where a missing test bed is a failure, never a silent skip.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The value of a test bed variable, or `None` (with a note) when the test should skip.
+pub fn testbed_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if std::env::var_os("HANGAR_REQUIRE_TESTBED").is_some() => {
+            panic!("{name} is not set: run the tests through tests/testbed/run.sh (make test)")
+        }
+        _ => {
+            eprintln!("skipped: {name} is not set (run through tests/testbed/run.sh)");
+            None
+        }
+    }
+}
+
+pub fn demo_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/demo/demo-host.xml")
+}
+
+pub fn demo_uri() -> String {
+    format!("test://{}", demo_fixture().display())
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The SASL credentials of the test bed's libvirtd.
+pub struct SaslLogin {
+    pub uri: String,
+    pub user: String,
+    pub password: String,
+}
+
+pub fn sasl_login() -> Option<SaslLogin> {
+    let uri = testbed_var("HANGAR_TEST_LIBVIRT_URI")?;
+    let user = testbed_var("HANGAR_TEST_SASL_USER")?;
+    let password_file = testbed_var("HANGAR_TEST_SASL_PASSWORD_FILE")?;
+    let password = std::fs::read_to_string(password_file)
+        .expect("read the test bed's password file")
+        .trim_end()
+        .to_owned();
+    Some(SaslLogin {
+        uri,
+        user,
+        password,
+    })
+}
+
+/// Runs `virsh` against the test bed's admin socket (no authentication).
+pub fn admin_virsh(args: &[&str]) -> String {
+    let uri = testbed_var("HANGAR_TEST_UNIX_URI").expect("admin URI");
+    let output = std::process::Command::new("virsh")
+        .arg("-c")
+        .arg(&uri)
+        .args(args)
+        .output()
+        .expect("run virsh");
+    assert!(
+        output.status.success(),
+        "virsh {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The Hangar binary running under the test bed's desktop; killed by PID when dropped.
+pub struct RunningApp {
+    child: std::process::Child,
+}
+
+/// GApplication makes a second instance hand over to the first, so every test that starts
+/// the binary takes its turn.
+static APP_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn app_turn() -> std::sync::MutexGuard<'static, ()> {
+    APP_TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RunningApp {
+    /// Starts `hangar ARGS` with the test bed's environment; `None` outside the test bed.
+    pub fn start(args: &[&str]) -> Option<(Self, std::sync::MutexGuard<'static, ()>)> {
+        testbed_var("HANGAR_TEST_DESKTOP")?;
+        let turn = app_turn();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"))
+            .args(args)
+            .spawn()
+            .expect("start hangar");
+        Some((Self { child }, turn))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not crashed or quit).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits until every name is on screen (AT-SPI); returns what the helper printed.
+    pub fn wait_for_names(&self, timeout_s: u32, names: &[&str]) -> Result<String, String> {
+        let pid = self.pid().to_string();
+        let timeout = timeout_s.to_string();
+        let mut args = vec!["wait-names", "--pid", &pid, "Hangar", &timeout];
+        args.extend_from_slice(names);
+        run_atspi(&args)
+    }
+
+    /// Saves a screenshot of the whole screen under target/screenshots/.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        let status = std::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "screenshot failed");
+        path
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs tests/ui/atspi.py with Debian's Python (pyatspi lives there).
+pub fn run_atspi(args: &[&str]) -> Result<String, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ui/atspi.py");
+    let output = std::process::Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run atspi.py");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

@@ -1,0 +1,115 @@
+//! The backend against libvirt's in-process test driver: the demo fixture and bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use hangar::backend::domain::DomainState;
+use hangar::backend::error::ErrorKind;
+use hangar::backend::libvirt::session::HostSession;
+use hangar::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
+
+fn no_credentials() -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String>
+{
+    |_| None
+}
+
+#[test]
+fn demo_fixture_has_a_realistic_mix_of_domains() {
+    let session = HostSession::open(&common::demo_uri(), &mut no_credentials()).expect("open");
+    let domains = session.domains().expect("domains");
+    assert!(domains.len() >= 12, "only {} domains", domains.len());
+    for state in [DomainState::Running, DomainState::Paused, DomainState::ShutOff] {
+        assert!(
+            domains.iter().any(|domain| domain.state == state),
+            "no {state:?} domain in the demo"
+        );
+    }
+    let sizes: std::collections::HashSet<u64> =
+        domains.iter().map(|domain| domain.memory_kib).collect();
+    assert!(sizes.len() >= 3, "domains should differ in size");
+    assert!(domains.iter().all(|domain| domain.vcpus >= 1 && !domain.uuid.is_empty()));
+    let web = domains
+        .iter()
+        .find(|domain| domain.name == "web-frontend")
+        .expect("web-frontend");
+    assert_eq!(web.state, DomainState::Running);
+}
+
+#[test]
+fn worker_reports_connection_and_domains_of_test_default() {
+    let worker = HostWorker::start(
+        "test:///default".into(),
+        fixed_credentials(None, None),
+        Duration::from_secs(60),
+    );
+    let updates = worker.updates();
+    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Connecting));
+    let Ok(HostUpdate::Connected(info)) = updates.recv_blocking() else {
+        panic!("expected Connected");
+    };
+    assert_eq!(info.driver, "TEST");
+    let Ok(HostUpdate::Domains(domains)) = updates.recv_blocking() else {
+        panic!("expected the domain list");
+    };
+    let test = domains.iter().find(|d| d.name == "test").expect("domain test");
+    assert_eq!(test.state, DomainState::Running);
+    assert_eq!(test.vcpus, 2);
+    worker.refresh();
+    assert!(matches!(updates.recv_blocking(), Ok(HostUpdate::Domains(_))));
+    worker.stop();
+    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Stopped));
+}
+
+fn open_error(uri: &str) -> hangar::backend::error::BackendError {
+    match HostSession::open(uri, &mut no_credentials()) {
+        Ok(_) => panic!("{uri} should not open"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn unknown_scheme_gets_a_clear_message() {
+    let error = open_error("frobnicate:///system");
+    assert_eq!(error.kind, ErrorKind::UnknownDriver);
+    assert!(error.user_message().contains("“frobnicate” is not a hypervisor"));
+}
+
+#[test]
+fn unreachable_host_gets_a_clear_message() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let error = open_error("qemu+tcp://127.0.0.1:1/system");
+    assert_eq!(error.kind, ErrorKind::Unreachable);
+    assert!(error.user_message().starts_with("Could not reach the host."));
+    assert!(error.user_message().contains("Connection refused"));
+}
+
+#[test]
+fn missing_and_malformed_fixtures_get_clear_messages() {
+    let error = open_error("test:///nonexistent/fixture.xml");
+    assert!(error.user_message().contains("does not exist"));
+
+    let dir = std::env::temp_dir().join(format!("hangar-bad-fixture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("broken.xml");
+    std::fs::write(&path, "<node><domain type='test'><name>half").expect("write");
+    let error = open_error(&format!("test://{}", path.display()));
+    assert!(!error.user_message().is_empty());
+    assert!(error.user_message().len() < 400, "{}", error.user_message());
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn worker_reports_failure_instead_of_hanging() {
+    let worker = HostWorker::start(
+        "qemu+tcp://127.0.0.1:1/system".into(),
+        fixed_credentials(None, None),
+        Duration::from_secs(60),
+    );
+    let updates = worker.updates();
+    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Connecting));
+    let Ok(HostUpdate::Failed(error)) = updates.recv_blocking() else {
+        panic!("expected Failed");
+    };
+    assert_eq!(error.kind, ErrorKind::Unreachable);
+}
