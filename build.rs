@@ -57,10 +57,15 @@ fn compile_translations(out_dir: &Path) {
     for language in linguas.split_whitespace().filter(|word| !word.starts_with('#')) {
         let target_dir = locale_dir.join(language).join("LC_MESSAGES");
         fs::create_dir_all(&target_dir).expect("create locale dir");
-        run(Command::new("msgfmt")
+        // A broken translation leaves that language in English; tests/translations.rs fails.
+        let compiled = Command::new("msgfmt")
             .arg("--check")
             .arg("-o")
             .arg(target_dir.join("hangar.mo"))
-            .arg(format!("po/{language}.po")));
+            .arg(format!("po/{language}.po"))
+            .status();
+        if !compiled.is_ok_and(|status| status.success()) {
+            println!("cargo:warning=po/{language}.po does not compile; skipped");
+        }
     }
 }

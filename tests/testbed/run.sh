@@ -12,6 +12,7 @@
 # Every process started is recorded in "$TESTBED_DIR/pids" and killed by PID, newest first.
 # Exit status: CMD's; 125 if the test bed failed to start; 128+N after signal N (a signal is
 # acted on once the foreground CMD has returned; CMD itself gets terminal/group signals).
+# From CMD, `bash tests/testbed/libvirtd.sh restart` restarts libvirtd; selftest.sh checks all.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -75,7 +76,7 @@ cleanup() {
 
 main() {
   if (($# == 0)); then
-    sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
   fi
   trap cleanup EXIT

@@ -1,0 +1,45 @@
+# Hangar: `make run` opens the app on the demo host; `make test` runs every check and test.
+# Both install the Debian packages that are missing first (tools/install-deps.sh).
+
+CARGO ?= cargo
+# The test bed gives tests a private HOME; cargo and rustup must still find the toolchain.
+export CARGO_HOME ?= $(HOME)/.cargo
+export RUSTUP_HOME ?= $(HOME)/.rustup
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+
+.PHONY: run test deps toolchain build lint pot screenshot clean
+
+run: deps toolchain
+	$(CARGO) run --bin hangar -- --demo
+
+test: deps toolchain lint
+	$(CARGO) build --all-targets
+	HANGAR_REQUIRE_TESTBED=1 tests/testbed/run.sh $(CARGO) test --all-targets
+
+deps:
+	@tools/install-deps.sh
+
+toolchain:
+	@command -v $(CARGO) >/dev/null || { echo "Rust is missing: install it from https://rustup.rs (Debian's cargo is too old)"; exit 1; }
+	@if command -v rustup >/dev/null; then \
+	  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt; \
+	  rustup component list --installed | grep -q '^clippy' || rustup component add clippy; \
+	fi
+
+build: deps toolchain
+	$(CARGO) build
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Regenerates po/hangar.pot and merges it into the translations.
+pot:
+	po/update-pot.sh
+
+# The README's screenshot: the demo host in a headless desktop.
+screenshot: build
+	TESTBED_SERVICES=desktop tests/testbed/run.sh tools/screenshot.sh data/screenshots/main-window.png --demo
+
+clean:
+	$(CARGO) clean
