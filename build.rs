@@ -28,7 +28,10 @@ fn compile_resources(out_dir: &Path) {
     run(Command::new("glib-compile-resources")
         .arg("--sourcedir=src/ui")
         .arg("--sourcedir=data")
-        .arg(format!("--target={}", out_dir.join("hangar.gresource").display()))
+        .arg(format!(
+            "--target={}",
+            out_dir.join("hangar.gresource").display()
+        ))
         .arg(manifest));
 }
 
@@ -44,17 +47,26 @@ fn compile_schemas(out_dir: &Path) {
     run(Command::new("glib-compile-schemas")
         .arg("--strict")
         .arg(&schema_dir));
-    println!("cargo:rustc-env=HANGAR_BUILD_SCHEMA_DIR={}", schema_dir.display());
+    println!(
+        "cargo:rustc-env=HANGAR_BUILD_SCHEMA_DIR={}",
+        schema_dir.display()
+    );
 }
 
 fn compile_translations(out_dir: &Path) {
     println!("cargo:rerun-if-changed=po");
     let locale_dir = out_dir.join("locale");
-    println!("cargo:rustc-env=HANGAR_BUILD_LOCALE_DIR={}", locale_dir.display());
+    println!(
+        "cargo:rustc-env=HANGAR_BUILD_LOCALE_DIR={}",
+        locale_dir.display()
+    );
     let Ok(linguas) = fs::read_to_string("po/LINGUAS") else {
         return;
     };
-    for language in linguas.split_whitespace().filter(|word| !word.starts_with('#')) {
+    for language in linguas
+        .split_whitespace()
+        .filter(|word| !word.starts_with('#'))
+    {
         let target_dir = locale_dir.join(language).join("LC_MESSAGES");
         fs::create_dir_all(&target_dir).expect("create locale dir");
         // A broken translation leaves that language in English; tests/translations.rs fails.

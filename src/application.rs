@@ -47,7 +47,8 @@ mod imp {
             self.parent_startup();
             ffi::init();
             gtk::Window::set_default_icon_name(config::APP_ID);
-            if let Some(theme) = gtk::gdk::Display::default().map(|d| gtk::IconTheme::for_display(&d))
+            if let Some(theme) =
+                gtk::gdk::Display::default().map(|d| gtk::IconTheme::for_display(&d))
             {
                 theme.add_resource_path(&format!("{}/icons", config::RESOURCE_BASE));
             }
@@ -226,8 +227,8 @@ impl Default for Application {
 
 /// The settings, from the installed schema or else from the one compiled into target/.
 fn load_settings() -> Option<gio::Settings> {
-    let installed = gio::SettingsSchemaSource::default()
-        .and_then(|source| source.lookup(config::APP_ID, true));
+    let installed =
+        gio::SettingsSchemaSource::default().and_then(|source| source.lookup(config::APP_ID, true));
     let schema = installed.or_else(|| {
         let default = gio::SettingsSchemaSource::default();
         gio::SettingsSchemaSource::from_directory(

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn data(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(file)
 }
 
 fn assert_tool_accepts(program: &str, args: &[&str], file: PathBuf) {
@@ -58,7 +60,8 @@ fn icons_exist_in_both_styles() {
 
 #[test]
 fn flatpak_manifest_builds_libvirt_and_sasl_then_hangar() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flatpak/io.github.hangarvm.Hangar.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flatpak/io.github.hangarvm.Hangar.json");
     let text = std::fs::read_to_string(&path).expect("flatpak manifest");
     let output = Command::new("python3")
         .args(["-c", "import json,sys; m=json.load(open(sys.argv[1])); print(' '.join(x['name'] if isinstance(x, dict) else x for x in m['modules']))"])
@@ -74,6 +77,9 @@ fn flatpak_manifest_builds_libvirt_and_sasl_then_hangar() {
     else {
         panic!("modules missing: {order:?}");
     };
-    assert!(sasl < libvirt && libvirt < hangar, "module order: {order:?}");
+    assert!(
+        sasl < libvirt && libvirt < hangar,
+        "module order: {order:?}"
+    );
     assert!(text.contains("io.github.hangarvm.Hangar"));
 }

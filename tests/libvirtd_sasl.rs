@@ -12,7 +12,9 @@ use hangar::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
 
 #[test]
 fn sasl_login_lists_the_running_guest() {
-    let Some(login) = common::sasl_login() else { return };
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest name");
     let mut asked = Vec::new();
     let mut answer = |request: &CredentialRequest| {
@@ -39,7 +41,9 @@ fn sasl_login_lists_the_running_guest() {
 
 #[test]
 fn wrong_password_is_an_authentication_failure() {
-    let Some(login) = common::sasl_login() else { return };
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
     let mut answer = |request: &CredentialRequest| match request.kind {
         CredentialKind::Username => Some(login.user.clone()),
         _ => Some("not-the-password".to_owned()),
@@ -54,7 +58,9 @@ fn wrong_password_is_an_authentication_failure() {
 
 #[test]
 fn guest_paused_from_outside_changes_through_an_event() {
-    let Some(login) = common::sasl_login() else { return };
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest name");
     // A long interval: only an event can deliver the change within the test's patience.
     let worker = HostWorker::start(

@@ -9,8 +9,8 @@ use hangar::backend::error::ErrorKind;
 use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
 
-fn no_credentials() -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String>
-{
+fn no_credentials(
+) -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String> {
     |_| None
 }
 
@@ -19,7 +19,11 @@ fn demo_fixture_has_a_realistic_mix_of_domains() {
     let session = HostSession::open(&common::demo_uri(), &mut no_credentials()).expect("open");
     let domains = session.domains().expect("domains");
     assert!(domains.len() >= 12, "only {} domains", domains.len());
-    for state in [DomainState::Running, DomainState::Paused, DomainState::ShutOff] {
+    for state in [
+        DomainState::Running,
+        DomainState::Paused,
+        DomainState::ShutOff,
+    ] {
         assert!(
             domains.iter().any(|domain| domain.state == state),
             "no {state:?} domain in the demo"
@@ -28,7 +32,9 @@ fn demo_fixture_has_a_realistic_mix_of_domains() {
     let sizes: std::collections::HashSet<u64> =
         domains.iter().map(|domain| domain.memory_kib).collect();
     assert!(sizes.len() >= 3, "domains should differ in size");
-    assert!(domains.iter().all(|domain| domain.vcpus >= 1 && !domain.uuid.is_empty()));
+    assert!(domains
+        .iter()
+        .all(|domain| domain.vcpus >= 1 && !domain.uuid.is_empty()));
     let web = domains
         .iter()
         .find(|domain| domain.name == "web-frontend")
@@ -52,11 +58,17 @@ fn worker_reports_connection_and_domains_of_test_default() {
     let Ok(HostUpdate::Domains(domains)) = updates.recv_blocking() else {
         panic!("expected the domain list");
     };
-    let test = domains.iter().find(|d| d.name == "test").expect("domain test");
+    let test = domains
+        .iter()
+        .find(|d| d.name == "test")
+        .expect("domain test");
     assert_eq!(test.state, DomainState::Running);
     assert_eq!(test.vcpus, 2);
     worker.refresh();
-    assert!(matches!(updates.recv_blocking(), Ok(HostUpdate::Domains(_))));
+    assert!(matches!(
+        updates.recv_blocking(),
+        Ok(HostUpdate::Domains(_))
+    ));
     worker.stop();
     assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Stopped));
 }
@@ -72,7 +84,9 @@ fn open_error(uri: &str) -> hangar::backend::error::BackendError {
 fn unknown_scheme_gets_a_clear_message() {
     let error = open_error("frobnicate:///system");
     assert_eq!(error.kind, ErrorKind::UnknownDriver);
-    assert!(error.user_message().contains("“frobnicate” is not a hypervisor"));
+    assert!(error
+        .user_message()
+        .contains("“frobnicate” is not a hypervisor"));
 }
 
 #[test]
@@ -80,7 +94,9 @@ fn unreachable_host_gets_a_clear_message() {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
     let error = open_error("qemu+tcp://127.0.0.1:1/system");
     assert_eq!(error.kind, ErrorKind::Unreachable);
-    assert!(error.user_message().starts_with("Could not reach the host."));
+    assert!(error
+        .user_message()
+        .starts_with("Could not reach the host."));
     assert!(error.user_message().contains("Connection refused"));
 }
 

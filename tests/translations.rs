@@ -29,9 +29,14 @@ fn files_under(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 fn has_translatable_strings(text: &str) -> bool {
-    ["gettext(", "ngettext(", "gettext_f(", "translatable=\"yes\""]
-        .iter()
-        .any(|marker| text.contains(marker))
+    [
+        "gettext(",
+        "ngettext(",
+        "gettext_f(",
+        "translatable=\"yes\"",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
 }
 
 #[test]
@@ -42,7 +47,9 @@ fn potfiles_lists_every_file_with_translatable_strings() {
     let i18n_helper = root().join("src/i18n.rs");
     let mut missing = Vec::new();
     for file in files.into_iter().filter(|file| *file != i18n_helper) {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         let relative = file
             .strip_prefix(root())
             .expect("under the root")
@@ -54,7 +61,10 @@ fn potfiles_lists_every_file_with_translatable_strings() {
     }
     assert!(missing.is_empty(), "add to po/POTFILES.in: {missing:?}");
     for file in &listed {
-        assert!(root().join(file).is_file(), "po/POTFILES.in lists missing {file}");
+        assert!(
+            root().join(file).is_file(),
+            "po/POTFILES.in lists missing {file}"
+        );
     }
 }
 

@@ -6,7 +6,9 @@ use common::RunningApp;
 
 #[test]
 fn demo_host_shows_the_fixture_domains() {
-    let Some((app, _turn)) = RunningApp::start(&["--demo"]) else { return };
+    let Some((app, _turn)) = RunningApp::start(&["--demo"]) else {
+        return;
+    };
     let found = app.wait_for_names(
         60,
         &[
@@ -21,7 +23,10 @@ fn demo_host_shows_the_fixture_domains() {
     );
     let shot = app.screenshot("demo-host");
     if let Err(dump) = found {
-        panic!("domain names not on screen (screenshot {}):\n{dump}", shot.display());
+        panic!(
+            "domain names not on screen (screenshot {}):\n{dump}",
+            shot.display()
+        );
     }
 }
 

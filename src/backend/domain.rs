@@ -32,7 +32,10 @@ impl DomainState {
 
     /// Running in the sense the user means: the guest has a live CPU.
     pub fn is_active(self) -> bool {
-        matches!(self, Self::Running | Self::Blocked | Self::Paused | Self::ShuttingDown)
+        matches!(
+            self,
+            Self::Running | Self::Blocked | Self::Paused | Self::ShuttingDown
+        )
     }
 }
 

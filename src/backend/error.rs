@@ -44,9 +44,7 @@ impl BackendError {
     /// One sentence (or two) the user can read and act on.
     pub fn user_message(&self) -> String {
         match self.kind {
-            ErrorKind::AuthFailed => {
-                gettext("The host did not accept the user name or password.")
-            }
+            ErrorKind::AuthFailed => gettext("The host did not accept the user name or password."),
             ErrorKind::Unreachable => format!(
                 "{} {}",
                 gettext("Could not reach the host."),
@@ -64,11 +62,9 @@ impl BackendError {
                 gettext("The host does not support this."),
                 capitalise(&self.detail)
             ),
-            ErrorKind::Other => format!(
-                "{} {}",
-                gettext("The host reported an error:"),
-                self.detail
-            ),
+            ErrorKind::Other => {
+                format!("{} {}", gettext("The host reported an error:"), self.detail)
+            }
         }
     }
 }

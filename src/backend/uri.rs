@@ -8,8 +8,23 @@ use super::error::{BackendError, ErrorKind};
 
 /// Hypervisor drivers libvirt knows, by URI scheme prefix.
 const KNOWN_DRIVERS: &[&str] = &[
-    "qemu", "test", "lxc", "xen", "libxl", "ch", "bhyve", "vbox", "esx", "vpx", "gsx", "hyperv",
-    "vz", "openvz", "vmwareplayer", "vmwarews", "vmwarefusion",
+    "qemu",
+    "test",
+    "lxc",
+    "xen",
+    "libxl",
+    "ch",
+    "bhyve",
+    "vbox",
+    "esx",
+    "vpx",
+    "gsx",
+    "hyperv",
+    "vz",
+    "openvz",
+    "vmwareplayer",
+    "vmwarews",
+    "vmwarefusion",
 ];
 
 /// Ways to reach a remote daemon (`driver+transport://`).
@@ -226,8 +241,8 @@ mod tests {
 
     #[test]
     fn parses_ipv6_and_users_with_at_signs() {
-        let uri = ConnectionUri::parse("qemu+ssh://me@example.org@[fe80::1]:2222/system")
-            .expect("valid");
+        let uri =
+            ConnectionUri::parse("qemu+ssh://me@example.org@[fe80::1]:2222/system").expect("valid");
         assert_eq!(uri.user.as_deref(), Some("me@example.org"));
         assert_eq!(uri.host.as_deref(), Some("fe80::1"));
         assert_eq!(uri.port, Some(2222));

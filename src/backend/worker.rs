@@ -127,7 +127,10 @@ impl WorkerRun {
             Ok(watch) => Some(watch),
             Err(error) => {
                 // Without events the list still follows through polling.
-                eprintln!("hangar: no domain events from {}: {}", self.uri, error.detail);
+                eprintln!(
+                    "hangar: no domain events from {}: {}",
+                    self.uri, error.detail
+                );
                 None
             }
         };

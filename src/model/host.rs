@@ -60,8 +60,7 @@ mod imp {
     impl ObjectImpl for Host {
         fn constructed(&self) {
             self.parent_constructed();
-            self.domains
-                .replace(Some(gio::ListStore::new::<Domain>()));
+            self.domains.replace(Some(gio::ListStore::new::<Domain>()));
         }
     }
 }

@@ -95,9 +95,10 @@ impl HostRow {
         let connecting = status == HostStatus::Connecting;
         imp.spinner.set_visible(connecting);
         imp.spinner.set_spinning(connecting);
+        imp.status_icon.set_visible(status == HostStatus::Failed);
         imp.status_icon
-            .set_visible(status == HostStatus::Failed);
-        imp.status_icon.set_icon_name(Some("dialog-warning-symbolic"));
-        imp.status_icon.set_tooltip_text(Some(&host.error_message()));
+            .set_icon_name(Some("dialog-warning-symbolic"));
+        imp.status_icon
+            .set_tooltip_text(Some(&host.error_message()));
     }
 }

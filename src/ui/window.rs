@@ -135,7 +135,12 @@ impl Window {
     /// Selects `host` in the sidebar and shows its domains.
     pub fn select_host(&self, host: &Host) {
         let imp = self.imp();
-        let Some(position) = imp.hosts.borrow().as_ref().and_then(|hosts| hosts.find(host)) else {
+        let Some(position) = imp
+            .hosts
+            .borrow()
+            .as_ref()
+            .and_then(|hosts| hosts.find(host))
+        else {
             return;
         };
         if let Some(row) = imp.host_list.row_at_index(position as i32) {
@@ -184,7 +189,9 @@ impl Window {
             }
         });
         factory.connect_bind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else { return };
+            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+                return;
+            };
             let row = item.child().and_downcast::<DomainRow>();
             let domain = item.item().and_downcast::<Domain>();
             if let (Some(row), Some(domain)) = (row, domain) {
@@ -192,7 +199,9 @@ impl Window {
             }
         });
         factory.connect_unbind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else { return };
+            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+                return;
+            };
             if let Some(row) = item.child().and_downcast::<DomainRow>() {
                 row.unbind();
             }
@@ -208,7 +217,10 @@ impl Window {
                 let host = row.and_then(|row| row.downcast_ref::<HostRow>()?.host());
                 window.show_host(host.as_ref());
                 if host.is_some() {
-                    window.imp().leaflet.navigate(adw::NavigationDirection::Forward);
+                    window
+                        .imp()
+                        .leaflet
+                        .navigate(adw::NavigationDirection::Forward);
                 }
             }
         ));
@@ -269,7 +281,8 @@ impl Window {
         let host = imp.current_host.borrow().clone();
         let Some(host) = host else {
             let has_hosts = imp.hosts.borrow().as_ref().is_some_and(|h| h.n_items() > 0);
-            imp.content_title.set_title(if has_hosts { "" } else { "Hangar" });
+            imp.content_title
+                .set_title(if has_hosts { "" } else { "Hangar" });
             imp.content_title.set_subtitle("");
             imp.content_stack.set_visible_child_name("no-hosts");
             imp.connecting_spinner.set_spinning(false);

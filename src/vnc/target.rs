@@ -29,9 +29,7 @@ pub fn vnc_graphics(domain_xml: &str) -> Result<Option<VncGraphics>, roxmltree::
     let Some(graphics) = graphics else {
         return Ok(None);
     };
-    let listen_element = graphics
-        .children()
-        .find(|node| node.has_tag_name("listen"));
+    let listen_element = graphics.children().find(|node| node.has_tag_name("listen"));
     let listen = graphics
         .attribute("listen")
         .or_else(|| listen_element.and_then(|node| node.attribute("address")))

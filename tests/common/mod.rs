@@ -94,7 +94,9 @@ pub struct RunningApp {
 static APP_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub fn app_turn() -> std::sync::MutexGuard<'static, ()> {
-    APP_TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    APP_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl RunningApp {

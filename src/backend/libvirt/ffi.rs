@@ -35,7 +35,9 @@ impl LibvirtError {
             let message = if (*error).message.is_null() {
                 String::new()
             } else {
-                CStr::from_ptr((*error).message).to_string_lossy().into_owned()
+                CStr::from_ptr((*error).message)
+                    .to_string_lossy()
+                    .into_owned()
             };
             Self {
                 code: (*error).code,
@@ -262,9 +264,8 @@ pub fn all_domain_stats(
 ) -> Result<Vec<DomainStats>, LibvirtError> {
     let mut records: *mut sys::virDomainStatsRecordPtr = ptr::null_mut();
     // SAFETY: conn is a live connection; libvirt allocates a NULL-terminated record list.
-    let count = unsafe {
-        sys::virConnectGetAllDomainStats(conn.as_ptr(), groups, &mut records, flags)
-    };
+    let count =
+        unsafe { sys::virConnectGetAllDomainStats(conn.as_ptr(), groups, &mut records, flags) };
     if count < 0 {
         return Err(LibvirtError::last());
     }
@@ -285,7 +286,9 @@ unsafe fn read_stats_record(record: &sys::virDomainStatsRecord) -> DomainStats {
     let name = optional_string(sys::virDomainGetName(record.dom)).unwrap_or_default();
     let mut uuid_buffer = [0 as c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
     let uuid = if sys::virDomainGetUUIDString(record.dom, uuid_buffer.as_mut_ptr()) == 0 {
-        CStr::from_ptr(uuid_buffer.as_ptr()).to_string_lossy().into_owned()
+        CStr::from_ptr(uuid_buffer.as_ptr())
+            .to_string_lossy()
+            .into_owned()
     } else {
         String::new()
     };
@@ -293,7 +296,9 @@ unsafe fn read_stats_record(record: &sys::virDomainStatsRecord) -> DomainStats {
     for index in 0..record.nparams.max(0) as usize {
         let param = &*record.params.add(index);
         if let Some(value) = read_typed_value(param) {
-            let field = CStr::from_ptr(param.field.as_ptr()).to_string_lossy().into_owned();
+            let field = CStr::from_ptr(param.field.as_ptr())
+                .to_string_lossy()
+                .into_owned();
             params.insert(field, value);
         }
     }
@@ -320,7 +325,10 @@ unsafe fn read_typed_value(param: &sys::virTypedParameter) -> Option<TypedValue>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEventKind {
     /// `VIR_DOMAIN_EVENT_*` with its detail code.
-    Lifecycle { event: i32, detail: i32 },
+    Lifecycle {
+        event: i32,
+        detail: i32,
+    },
     Reboot,
 }
 
@@ -461,8 +469,13 @@ impl Drop for ConnectionWatch {
 }
 
 fn lifecycle_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
-    type LifecycleFn =
-        unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, c_int, c_int, *mut c_void) -> c_int;
+    type LifecycleFn = unsafe extern "C" fn(
+        sys::virConnectPtr,
+        sys::virDomainPtr,
+        c_int,
+        c_int,
+        *mut c_void,
+    ) -> c_int;
     let callback: LifecycleFn = lifecycle_trampoline;
     // SAFETY: libvirt calls a lifecycle registration with exactly this signature; the generic
     // type in the API is only a placeholder that callers cast from, as its documentation says.
@@ -503,7 +516,9 @@ unsafe fn deliver_domain_event(dom: sys::virDomainPtr, opaque: *mut c_void, kind
     let handler = &*(opaque as *const Arc<DomainEventHandler>);
     let mut uuid_buffer = [0 as c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
     let uuid = if sys::virDomainGetUUIDString(dom, uuid_buffer.as_mut_ptr()) == 0 {
-        CStr::from_ptr(uuid_buffer.as_ptr()).to_string_lossy().into_owned()
+        CStr::from_ptr(uuid_buffer.as_ptr())
+            .to_string_lossy()
+            .into_owned()
     } else {
         String::new()
     };
@@ -551,26 +566,27 @@ mod tests {
     #[test]
     fn opens_the_test_driver_without_questions() {
         let conn = open_with_credentials("test:///default", &mut never_asked).expect("open");
-        let stats = all_domain_stats(&conn, stats::STATE | stats::VCPU | stats::BALLOON, 0)
-            .expect("stats");
-        let test = stats.iter().find(|record| record.name == "test").expect("domain test");
+        let stats =
+            all_domain_stats(&conn, stats::STATE | stats::VCPU | stats::BALLOON, 0).expect("stats");
+        let test = stats
+            .iter()
+            .find(|record| record.name == "test")
+            .expect("domain test");
         assert_eq!(test.uuid.len(), 36);
         assert_eq!(test.get_u64("state.state"), Some(1), "test is running");
     }
 
     #[test]
     fn unknown_scheme_is_an_error_not_a_crash() {
-        let error = open_with_credentials("nosuchdriver:///x", &mut never_asked)
-            .err()
-            .expect("must fail");
+        let error =
+            open_with_credentials("nosuchdriver:///x", &mut never_asked).expect_err("must fail");
         assert!(!error.message.is_empty());
     }
 
     #[test]
     fn nul_in_uri_is_rejected() {
-        let error = open_with_credentials("test:///def\0ault", &mut never_asked)
-            .err()
-            .expect("must fail");
+        let error =
+            open_with_credentials("test:///def\0ault", &mut never_asked).expect_err("must fail");
         assert_eq!(error.code, sys::VIR_ERR_INVALID_ARG as i32);
     }
 
@@ -589,11 +605,16 @@ mod tests {
         .expect("register");
         let domain = conn.lookup_domain_by_name("test").expect("lookup");
         domain.suspend().expect("suspend");
-        let event = receiver.recv_timeout(Duration::from_secs(5)).expect("event");
+        let event = receiver
+            .recv_timeout(Duration::from_secs(5))
+            .expect("event");
         assert_eq!(event.name, "test");
         assert!(matches!(
             event.kind,
-            DomainEventKind::Lifecycle { event: lifecycle::SUSPENDED, .. }
+            DomainEventKind::Lifecycle {
+                event: lifecycle::SUSPENDED,
+                ..
+            }
         ));
     }
 
