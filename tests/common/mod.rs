@@ -87,6 +87,7 @@ pub fn admin_virsh(args: &[&str]) -> String {
 /// The Hangar binary running under the test bed's desktop; killed by PID when dropped.
 pub struct RunningApp {
     child: std::process::Child,
+    log_path: PathBuf,
 }
 
 /// GApplication makes a second instance hand over to the first, so every test that starts
@@ -104,11 +105,15 @@ impl RunningApp {
     pub fn start(args: &[&str]) -> Option<(Self, std::sync::MutexGuard<'static, ()>)> {
         testbed_var("HANGAR_TEST_DESKTOP")?;
         let turn = app_turn();
+        let log_path = std::env::temp_dir().join(format!("hangar-ui-{}.log", std::process::id()));
+        let log = std::fs::File::create(&log_path).expect("app log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"))
             .args(args)
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
             .spawn()
             .expect("start hangar");
-        Some((Self { child }, turn))
+        Some((Self { child, log_path }, turn))
     }
 
     pub fn pid(&self) -> u32 {
@@ -126,7 +131,29 @@ impl RunningApp {
         let timeout = timeout_s.to_string();
         let mut args = vec!["wait-names", "--pid", &pid, "Hangar", &timeout];
         args.extend_from_slice(names);
-        run_atspi(&args)
+        run_atspi(&args).map_err(|dump| format!("{dump}\n{}\n{}", self.log(), self.stacks()))
+    }
+
+    /// The app's thread stacks (when gdb is there), for failure messages.
+    pub fn stacks(&self) -> String {
+        let output = std::process::Command::new("gdb")
+            .args(["-batch", "-ex", "thread apply all bt", "-p"])
+            .arg(self.pid().to_string())
+            .output();
+        match output {
+            Ok(output) => String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|line| line.starts_with('#') || line.starts_with("Thread"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// What the app printed, for failure messages.
+    pub fn log(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        format!("--- hangar's output ---\n{text}")
     }
 
     /// Saves a screenshot of the whole screen under target/screenshots/.
@@ -148,6 +175,7 @@ impl Drop for RunningApp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log_path);
     }
 }
 

@@ -34,7 +34,7 @@ from gi.repository import Atspi, GLib
 
 # Bounds so a huge list or a wedged app cannot hang a test.
 MAX_DEPTH = 60
-MAX_CHILDREN = 500
+MAX_CHILDREN = 300
 MAX_NODES = 5000
 MAX_DUMP_LINES = 200
 POLL_SECONDS = 0.2
@@ -49,9 +49,10 @@ POPOVER_NAMES = ("GtkPopover", "GtkPopoverMenu", "GtkEmojiChooser")
 
 
 class Node:
-    def __init__(self, acc, depth, parent, role, name, desc, text, rect):
+    def __init__(self, acc, depth, parent, role, name, rect):
         self.acc, self.depth, self.parent, self.role = acc, depth, parent, role
-        self.name, self.desc, self.text, self.rect = name, desc, text, rect
+        self.name, self.rect = name, rect
+        self.desc = self.text = ""  # read later, only when needed
         # Own surface: toplevel window or popover. Extents are relative to it.
         self.native = depth == 1 or name in POPOVER_NAMES or role == "menu"
         # Visible area (x0, y0, x1, y1): own extents clipped by the ancestors' (scrolled
@@ -146,26 +147,36 @@ def extents_of(acc, ifaces):
     return Atspi.Component.get_extents(acc, Atspi.CoordType.WINDOW)
 
 
-def read_node(acc, depth, parent):
-    role = acc.get_role_name()
+def read_node(acc, depth, parent, hidden):
     ifaces = acc.get_interfaces()
-    node = Node(acc, depth, parent, role, acc.get_name() or "", acc.get_description() or "",
-                text_of(acc, ifaces), extents_of(acc, ifaces))
+    node = Node(acc, depth, parent, acc.get_role_name(), acc.get_name() or "",
+                extents_of(acc, ifaces))
     # GTK 4.8 does not expose unmapped windows, but be sure.
     if depth == 1 and not acc.get_state_set().contains(Atspi.StateType.SHOWING):
         node.on_screen = False
+    if node.on_screen or hidden:
+        node.desc = acc.get_description() or ""
+        node.text = text_of(acc, ifaces)
     return node
 
 
-def walk(apps):
-    """Depth-first list of Nodes under the given applications, bounded."""
+def walk(apps, hidden=False, deadline=None):
+    """Depth-first list of Nodes under the given applications, bounded.
+
+    Off-screen subtrees are not entered unless hidden is true: every property is a
+    round trip to the app, about 1 ms each, so a long list is slow.
+    """
     nodes = []
     stack = [(app, 0, None) for app in reversed(apps)]
     while stack and len(nodes) < MAX_NODES:
+        if deadline is not None and time.monotonic() > deadline:
+            break
         acc, depth, parent = stack.pop()
         try:
-            node = read_node(acc, depth, parent)
-            count = min(acc.get_child_count(), MAX_CHILDREN) if depth < MAX_DEPTH else 0
+            node = read_node(acc, depth, parent, hidden)
+            count = 0
+            if depth < MAX_DEPTH and (node.on_screen or hidden):
+                count = min(acc.get_child_count(), MAX_CHILDREN)
             children = [acc.get_child_at_index(i) for i in range(count)]
         except GLib.Error:
             continue  # element destroyed mid-walk
@@ -176,12 +187,12 @@ def walk(apps):
     return nodes
 
 
-def poll(app_name, pid, timeout, done):
+def poll(app_name, pid, timeout, done, hidden=False):
     """Walk the app's tree until done(nodes) is true or timeout; return (ok, nodes, apps)."""
     deadline = time.monotonic() + timeout
     while True:
         apps = find_apps(app_name, pid)
-        nodes = walk(apps) if apps else []
+        nodes = walk(apps, hidden, deadline) if apps else []
         if apps and done(nodes):
             return True, nodes, apps
         if time.monotonic() >= deadline:
@@ -206,7 +217,8 @@ def cmd_wait_names(args):
                 seen |= n.labels() & wanted
         return seen
 
-    ok, nodes, apps = poll(args.app, args.pid, args.timeout, lambda ns: found_in(ns) == wanted)
+    ok, nodes, apps = poll(args.app, args.pid, args.timeout, lambda ns: found_in(ns) == wanted,
+                           args.hidden)
     found = found_in(nodes)
     if ok:
         for name in args.names:
@@ -229,7 +241,7 @@ def cmd_dump(args):
         print(f"atspi.py: no application {args.app!r}; registered: {describe_apps()}",
               file=sys.stderr)
         return 1
-    for node in walk(apps):
+    for node in walk(apps, hidden=True):
         print("  " * node.depth + node.line())
     return 0
 
