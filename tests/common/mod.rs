@@ -105,6 +105,7 @@ impl RunningApp {
     pub fn start(args: &[&str]) -> Option<(Self, std::sync::MutexGuard<'static, ()>)> {
         testbed_var("HANGAR_TEST_DESKTOP")?;
         let turn = app_turn();
+        wait_until_no_instance_runs();
         let log_path = std::env::temp_dir().join(format!("hangar-ui-{}.log", std::process::id()));
         let log = std::fs::File::create(&log_path).expect("app log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"))
@@ -177,6 +178,26 @@ impl Drop for RunningApp {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log_path);
     }
+}
+
+/// A previous instance killed a moment ago may still own the app's D-Bus name; a new one
+/// started then would hand its command line to the dying one and quit.
+fn wait_until_no_instance_runs() {
+    let name_is_owned = || {
+        std::process::Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:io.github.hangarvm.Hangar",
+            ])
+            .output()
+            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("boolean true"))
+    };
+    let free = wait_for(Duration::from_secs(10), || (!name_is_owned()).then_some(()));
+    assert!(free.is_some(), "another Hangar still owns the session bus name");
 }
 
 /// Runs tests/ui/atspi.py with Debian's Python (pyatspi lives there).

@@ -50,8 +50,12 @@ _tb_has_name() {
 
 _tb_isolate_env() {
     local d=${TESTBED_DIR:-}/desktop v
-    [ -n "${TESTBED_DIR:-}" ] && [ -d "$TESTBED_DIR" ] ||
-        { _tb_fail "TESTBED_DIR is not set or not a directory"; return 1; }
+    if [ -z "${TESTBED_DIR:-}" ] || [ ! -d "$TESTBED_DIR" ]; then
+        _tb_fail "TESTBED_DIR is not set or not a directory"
+        return 1
+    fi
+    # Unix socket paths (bus, keyring control) must fit in sun_path (108 bytes).
+    [ "${#d}" -le 70 ] || { _tb_fail "TESTBED_DIR path too long for unix sockets: $d"; return 1; }
     # Forget the real session first: if a later step fails, nothing points at it.
     unset DISPLAY WAYLAND_DISPLAY XAUTHORITY DBUS_SESSION_BUS_ADDRESS AT_SPI_BUS_ADDRESS \
         SESSION_MANAGER DESKTOP_AUTOSTART_ID GNOME_KEYRING_CONTROL SSH_AUTH_SOCK \
@@ -59,10 +63,11 @@ _tb_isolate_env() {
     for v in $(compgen -e); do
         if [[ $v == LC_* ]]; then unset "$v"; fi
     done
-    mkdir -p "$d/home" "$d/config" "$d/data" "$d/cache" "$d/runtime" "$d/logs" &&
-        chmod 0700 "$d/runtime" || { _tb_fail "cannot create $d"; return 1; }
-    # Unix socket paths (bus, keyring control) must fit in sun_path (108 bytes).
-    [ "${#d}" -le 70 ] || { _tb_fail "TESTBED_DIR path too long for unix sockets: $d"; return 1; }
+    if ! mkdir -p "$d/home" "$d/config" "$d/data" "$d/cache" "$d/runtime" "$d/logs" ||
+        ! chmod 0700 "$d/runtime"; then
+        _tb_fail "cannot create $d"
+        return 1
+    fi
     export HOME=$d/home XDG_CONFIG_HOME=$d/config XDG_DATA_HOME=$d/data \
         XDG_CACHE_HOME=$d/cache XDG_RUNTIME_DIR=$d/runtime
     export LANG=C.UTF-8
@@ -72,7 +77,8 @@ _tb_isolate_env() {
 }
 
 _tb_start_session_bus() {
-    local conf=$TESTBED_DIR/desktop/session-bus.conf log=$TESTBED_DIR/desktop/logs/dbus.log out
+    local conf=$TESTBED_DIR/desktop/session-bus.conf log=$TESTBED_DIR/desktop/logs/dbus.log
+    local out pid
     # No <servicedir>: nothing is D-Bus-activated behind our back (untracked PIDs, or a
     # 25 s wait while libadwaita asks xdg-desktop-portal for the colour scheme).
     cat >"$conf" <<EOF || return 1
@@ -91,7 +97,9 @@ _tb_start_session_bus() {
 EOF
     out=$(dbus-daemon --config-file="$conf" --fork --print-address=1 --print-pid=1 \
         </dev/null 2>"$log") || { _tb_fail "dbus-daemon failed" "$log"; return 1; }
-    _tb_track "${out##*$'\n'}"
+    pid=${out##*$'\n'}
+    [[ $pid =~ ^[0-9]+$ ]] || { _tb_fail "dbus-daemon printed no PID: $out"; return 1; }
+    _tb_track "$pid"
     export DBUS_SESSION_BUS_ADDRESS=${out%%$'\n'*}
 }
 
@@ -105,7 +113,8 @@ _tb_start_keyring() {
     _tb_track "$pid"
     _tb_wait 15 "$pid" _tb_has_name "$DBUS_SESSION_BUS_ADDRESS" org.freedesktop.secrets ||
         { _tb_fail "gnome-keyring-daemon did not claim org.freedesktop.secrets" "$log"; return 1; }
-    _tb_check_keyring || { _tb_fail "Secret Service store/lookup round trip failed" "$log"; return 1; }
+    _tb_check_keyring ||
+        { _tb_fail "Secret Service store/lookup round trip failed" "$log"; return 1; }
 }
 
 # A store that needed a prompt would fail here (no prompter can be activated), not hang.
@@ -118,14 +127,17 @@ _tb_check_keyring() {
 }
 
 _tb_start_xvfb() {
-    local d=$TESTBED_DIR/desktop log=$TESTBED_DIR/desktop/logs/xvfb.log pid cookie
+    local d=$TESTBED_DIR/desktop log=$TESTBED_DIR/desktop/logs/xvfb.log pid cookie num
     export XAUTHORITY=$d/Xauthority
-    : >"$XAUTHORITY" || return 1
     # Wildcard cookie (family ffff, no display number) so it is valid for whichever display
     # Xvfb picks; other local clients cannot connect.
-    cookie=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n') &&
-        printf 'ffff 0000  0000  0012 4d49542d4d414749432d434f4f4b49452d31 0010 %s\n' "$cookie" |
-        xauth -q -f "$XAUTHORITY" nmerge - || { _tb_fail "xauth failed"; return 1; }
+    cookie=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    if [ "${#cookie}" -ne 32 ] || ! : >"$XAUTHORITY" ||
+        ! printf 'ffff 0000  0000  0012 4d49542d4d414749432d434f4f4b49452d31 0010 %s\n' \
+            "$cookie" | xauth -q -f "$XAUTHORITY" nmerge -; then
+        _tb_fail "cannot write $XAUTHORITY"
+        return 1
+    fi
     # -displayfd: Xvfb takes a free display number itself (no race with other testbeds) and
     # writes it once it accepts connections.
     Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -auth "$XAUTHORITY" \
@@ -134,7 +146,8 @@ _tb_start_xvfb() {
     _tb_track "$pid"
     _tb_wait 20 "$pid" test -s "$d/xvfb-display" ||
         { _tb_fail "Xvfb did not start" "$log"; return 1; }
-    export DISPLAY=:$(tr -dc 0-9 <"$d/xvfb-display")
+    num=$(tr -dc 0-9 <"$d/xvfb-display")
+    export DISPLAY=:$num
     _tb_wait 10 "$pid" xdpyinfo >/dev/null 2>&1 ||
         { _tb_fail "Xvfb on $DISPLAY does not accept connections" "$log"; return 1; }
 }

@@ -12,13 +12,20 @@ tests/testbed/desktop.sh starts (DISPLAY, AT_SPI_BUS_ADDRESS set).
 
 APP is the application's accessible name (GTK uses the application name or
 the program name), compared case-insensitively; "*" means any application.
---pid PID narrows to that process.
+With --pid PID the application is picked by process id instead, whatever its
+name.
 
 An element matches NAME when NAME equals its accessible name, its
 description (GTK 4.8 exposes an icon-only button's tooltip there and names it
-"GtkImage") or its text content. Only elements on screen count (mapped window,
-non-empty extents: GTK 4.8 exposes hidden stack pages too, with zero size)
-unless --hidden is given.
+"GtkImage" unless it has an accessible label) or its text content. Only
+elements on screen count: with a non-empty area once clipped by their
+ancestors (GTK 4.8 also exposes list rows scrolled out of view) and, inside a
+stack, on the page the stack shows (GTK 4.8 exposes every page, a page shown
+earlier even with its old extents). wait-names --hidden counts them all.
+
+click waits up to --timeout for the element, then clicks the centre of its
+visible part with the pointer (xdotool), in its window or popover. As for a
+user, a click outside an open popover only closes it: send `key Escape` first.
 
 Results go to stdout, diagnostics to stderr. Exit status: 0 success,
 1 timeout / not found, 2 usage error.
@@ -105,9 +112,10 @@ def find_apps(app_name, pid):
             app = desktop.get_child_at_index(i)
             if app is None:
                 continue
-            if app_name != "*" and (app.get_name() or "").lower() != app_name.lower():
-                continue
-            if pid is not None and app.get_process_id() != pid:
+            if pid is not None:
+                if app.get_process_id() != pid:
+                    continue
+            elif app_name != "*" and (app.get_name() or "").lower() != app_name.lower():
                 continue
             # Ask the app every time instead of trusting libatspi's cache.
             app.set_cache_mask(Atspi.Cache.NONE)
@@ -141,19 +149,49 @@ def text_of(acc, ifaces):
 
 def extents_of(acc, ifaces):
     # WINDOW, not SCREEN: GTK 4 only knows surface-relative positions and logs a warning
-    # for every SCREEN query. window_offset() adds the X window's position.
+    # for every SCREEN query. surface_offset() adds the X window's position.
     if "Component" not in ifaces:
         return None
     return Atspi.Component.get_extents(acc, Atspi.CoordType.WINDOW)
+
+
+def page_is_shown(page, stack):
+    """Whether a stack page (GtkStackPage: no extents of its own) is the one on screen.
+
+    GTK 4.8 keeps a page that was shown before with its old extents, so ask the stack
+    which element is at the centre of the page's content and see whose it is.
+    """
+    if page.get_child_count() == 0 or stack.clip is None:
+        return True
+    content = page.get_child_at_index(0)
+    rect = extents_of(content, content.get_interfaces())
+    if rect is None:
+        return True
+    box = intersect(stack.clip, (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height))
+    if box is None:
+        return False
+    hit = Atspi.Component.get_accessible_at_point(
+        stack.acc, (box[0] + box[2]) // 2, (box[1] + box[3]) // 2, Atspi.CoordType.WINDOW)
+    for _ in range(MAX_DEPTH):
+        if hit is None:
+            return True  # nothing to go by
+        if hit == stack.acc:
+            return False  # no page there at all
+        up = hit.get_parent()
+        if up == stack.acc:
+            return hit == page
+        hit = up
+    return True
 
 
 def read_node(acc, depth, parent, hidden):
     ifaces = acc.get_interfaces()
     node = Node(acc, depth, parent, acc.get_role_name(), acc.get_name() or "",
                 extents_of(acc, ifaces))
-    # GTK 4.8 does not expose unmapped windows, but be sure.
-    if depth == 1 and not acc.get_state_set().contains(Atspi.StateType.SHOWING):
-        node.on_screen = False
+    if node.rect is None and node.on_screen and parent is not None and parent.rect is not None:
+        node.on_screen = page_is_shown(acc, parent)
+    # No SHOWING check on windows: GTK 4.8 leaves it off dialogs that are on screen, and
+    # does not expose unmapped windows at all.
     if node.on_screen or hidden:
         node.desc = acc.get_description() or ""
         node.text = text_of(acc, ifaces)
@@ -191,11 +229,14 @@ def poll(app_name, pid, timeout, done, hidden=False):
     """Walk the app's tree until done(nodes) is true or timeout; return (ok, nodes, apps)."""
     deadline = time.monotonic() + timeout
     while True:
+        last = time.monotonic() >= deadline
         apps = find_apps(app_name, pid)
-        nodes = walk(apps, hidden, deadline) if apps else []
+        # Walks give up at the deadline, except the last, which the verdict and the
+        # failure dump come from.
+        nodes = walk(apps, hidden, None if last else deadline) if apps else []
         if apps and done(nodes):
             return True, nodes, apps
-        if time.monotonic() >= deadline:
+        if last:
             return False, nodes, apps
         time.sleep(POLL_SECONDS)
 
@@ -254,7 +295,8 @@ def x_windows(pid):
 
     wins = []
     for wid in xdotool("search", "--onlyvisible", "--pid", str(pid)).split():
-        geo = dict(line.split("=", 1) for line in xdotool("getwindowgeometry", "--shell", wid).split())
+        geo = xdotool("getwindowgeometry", "--shell", wid).split()
+        geo = dict(line.split("=", 1) for line in geo if "=" in line)
         try:
             wins.append((xdotool("getwindowname", wid).strip(), int(geo["X"]), int(geo["Y"]),
                          int(geo["WIDTH"]), int(geo["HEIGHT"])))
@@ -292,7 +334,7 @@ def cmd_click(args):
                 return n
         return None
 
-    ok, nodes, apps = poll(args.app, args.pid, args.timeout, lambda ns: target(ns) is not None)
+    ok, nodes, _ = poll(args.app, args.pid, args.timeout, lambda ns: target(ns) is not None)
     if not ok:
         print(f"atspi.py: no on-screen element {args.name!r} in {args.app!r} after "
               f"{args.timeout}s; registered: {describe_apps()}", file=sys.stderr)
@@ -323,7 +365,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--pid", type=int, help="only the application with this process id")
+    common.add_argument("--pid", type=int, help="pick the application by process id, not APP")
 
     p = sub.add_parser("wait-names", parents=[common])
     p.add_argument("--hidden", action="store_true", help="also count elements not on screen")
