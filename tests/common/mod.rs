@@ -197,7 +197,10 @@ fn wait_until_no_instance_runs() {
             .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("boolean true"))
     };
     let free = wait_for(Duration::from_secs(10), || (!name_is_owned()).then_some(()));
-    assert!(free.is_some(), "another Hangar still owns the session bus name");
+    assert!(
+        free.is_some(),
+        "another Hangar still owns the session bus name"
+    );
 }
 
 /// Runs tests/ui/atspi.py with Debian's Python (pyatspi lives there).

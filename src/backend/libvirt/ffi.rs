@@ -592,7 +592,11 @@ mod tests {
 
     #[test]
     fn lifecycle_events_reach_the_handler() {
-        let conn = open_with_credentials("test:///default", &mut never_asked).expect("open");
+        // A fixture file gives this connection private state; test:///default is shared by
+        // every connection of the process, so other tests would see the suspend.
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/demo-host.xml");
+        let conn =
+            open_with_credentials(&format!("test://{fixture}"), &mut never_asked).expect("open");
         let (sender, receiver) = mpsc::channel();
         let sender = std::sync::Mutex::new(sender);
         let _watch = ConnectionWatch::register(
@@ -603,12 +607,12 @@ mod tests {
             |_| {},
         )
         .expect("register");
-        let domain = conn.lookup_domain_by_name("test").expect("lookup");
+        let domain = conn.lookup_domain_by_name("web-frontend").expect("lookup");
         domain.suspend().expect("suspend");
         let event = receiver
             .recv_timeout(Duration::from_secs(5))
             .expect("event");
-        assert_eq!(event.name, "test");
+        assert_eq!(event.name, "web-frontend");
         assert!(matches!(
             event.kind,
             DomainEventKind::Lifecycle {
