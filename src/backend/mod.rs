@@ -4,5 +4,7 @@
 pub mod domain;
 pub mod error;
 pub mod libvirt;
+pub mod secrets;
+pub mod store;
 pub mod uri;
 pub mod worker;
