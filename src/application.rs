@@ -9,10 +9,12 @@ use gettextrs::gettext;
 use gtk::{gio, glib};
 
 use crate::backend::libvirt::ffi;
+use crate::backend::secrets;
+use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
 use crate::config;
-use crate::model::Host;
-use crate::ui::Window;
+use crate::model::{Host, HostStatus};
+use crate::ui::{ConnectionDialog, CredentialsDialog, Window};
 
 mod imp {
     use super::*;
@@ -22,6 +24,7 @@ mod imp {
         pub(super) hosts: RefCell<Option<gio::ListStore>>,
         pub(super) window: glib::WeakRef<Window>,
         pub(super) settings: RefCell<Option<gio::Settings>>,
+        pub(super) store: RefCell<Option<std::sync::Arc<ConnectionStore>>>,
     }
 
     #[glib::object_subclass]
@@ -37,6 +40,9 @@ mod imp {
             let app = self.obj();
             self.hosts.replace(Some(gio::ListStore::new::<Host>()));
             self.settings.replace(load_settings());
+            self.store.replace(Some(std::sync::Arc::new(
+                ConnectionStore::default_location(),
+            )));
             app.add_command_line_options();
             app.setup_actions();
         }
@@ -47,6 +53,8 @@ mod imp {
             self.parent_startup();
             ffi::init();
             gtk::Window::set_default_icon_name(config::APP_ID);
+            self.obj().load_saved_connections();
+            crate::diagnostics::start_from_environment();
             if let Some(theme) =
                 gtk::gdk::Display::default().map(|d| gtk::IconTheme::for_display(&d))
             {
@@ -137,7 +145,29 @@ impl Application {
         let quit = gio::ActionEntry::builder("quit")
             .activate(|app: &Self, _, _| app.quit())
             .build();
-        self.add_action_entries([about, demo, quit]);
+        let add = gio::ActionEntry::builder("add-connection")
+            .activate(|app: &Self, _, _| app.show_connection_dialog(None))
+            .build();
+        let host_actions = [
+            ("connect-host", Self::connect_host as fn(&Self, &Host)),
+            ("disconnect-host", Self::disconnect_host),
+            ("edit-host", Self::edit_host),
+            ("remove-host", Self::remove_host),
+        ]
+        .map(|(name, handler)| {
+            gio::ActionEntry::builder(name)
+                .parameter_type(Some(glib::VariantTy::STRING))
+                .activate(move |app: &Self, _, parameter| {
+                    let uri = parameter.and_then(|value| value.get::<String>());
+                    if let Some(host) = uri.and_then(|uri| app.host_by_uri(&uri)) {
+                        handler(app, &host);
+                    }
+                })
+                .build()
+        });
+        self.add_action_entries([about, demo, quit, add]);
+        self.add_action_entries(host_actions);
+        self.set_accels_for_action("app.add-connection", &["<Control>n"]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
         self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
@@ -161,28 +191,182 @@ impl Application {
         window
     }
 
-    /// Adds the host at `address` (or selects it when already there) and connects to it.
-    pub fn open_uri(&self, address: &str, name: Option<&str>) {
-        let hosts = self.hosts();
-        let existing = hosts
+    fn host_by_uri(&self, uri: &str) -> Option<Host> {
+        self.hosts()
             .iter::<Host>()
             .flatten()
-            .find(|host| host.uri() == address);
-        let host = existing.unwrap_or_else(|| {
+            .find(|host| host.uri() == uri)
+    }
+
+    /// Puts `host` in the sidebar and routes its questions and notices to the window.
+    fn add_host(&self, host: &Host) {
+        if let Some(settings) = self.imp().settings.borrow().as_ref() {
+            let interval = settings.uint("refresh-interval");
+            host.set_refresh_interval(std::time::Duration::from_millis(interval.into()));
+        }
+        host.connect_credentials_needed(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            move |host| app.answer_prompts(host)
+        ));
+        host.connect_notice(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            move |_, message| app.main_window().show_toast(message)
+        ));
+        self.hosts().append(host);
+    }
+
+    fn answer_prompts(&self, host: &Host) {
+        let window = self.main_window();
+        while let Some(prompt) = host.take_prompt() {
+            GtkWindowExt::present(&CredentialsDialog::new(&window, prompt));
+        }
+    }
+
+    /// Adds the host at `address` for this run (or selects it when already there) and
+    /// connects to it.
+    pub fn open_uri(&self, address: &str, name: Option<&str>) {
+        let host = self.host_by_uri(address).unwrap_or_else(|| {
             let host = match name {
                 Some(name) => Host::with_name(address, name),
                 None => Host::new(address),
             };
-            hosts.append(&host);
+            self.add_host(&host);
             host
         });
-        if matches!(
-            host.status(),
-            crate::model::HostStatus::Disconnected | crate::model::HostStatus::Failed
-        ) {
-            host.connect_to_host();
+        if matches!(host.status(), HostStatus::Disconnected | HostStatus::Failed) {
+            host.retry();
         }
         self.main_window().select_host(&host);
+    }
+
+    fn store(&self) -> Option<std::sync::Arc<ConnectionStore>> {
+        self.imp().store.borrow().clone()
+    }
+
+    /// Reads the saved connections off the main thread, then shows and autoconnects them.
+    fn load_saved_connections(&self) {
+        let Some(store) = self.store() else { return };
+        glib::spawn_future_local(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            async move {
+                let Ok(report) = gio::spawn_blocking(move || store.load()).await else {
+                    return;
+                };
+                for saved in &report.connections {
+                    if app.host_by_uri(&saved.uri).is_some() {
+                        continue;
+                    }
+                    let host = Host::from_saved(saved);
+                    app.add_host(&host);
+                    if saved.autoconnect {
+                        host.connect_to_host();
+                    }
+                }
+                if let Some(problem) = report.problem {
+                    app.main_window().show_toast(&problem.user_message());
+                }
+                app.main_window().select_first_host_if_none();
+            }
+        ));
+    }
+
+    /// Writes every saved host to the store, off the main thread.
+    fn save_connections(&self) {
+        let Some(store) = self.store() else { return };
+        let saved: Vec<SavedConnection> = self
+            .hosts()
+            .iter::<Host>()
+            .flatten()
+            .filter_map(|host| host.saved())
+            .collect();
+        glib::spawn_future_local(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            async move {
+                let result = gio::spawn_blocking(move || store.save(&saved)).await;
+                if let Ok(Err(error)) = result {
+                    app.main_window().show_toast(&error.to_string());
+                }
+            }
+        ));
+    }
+
+    fn show_connection_dialog(&self, existing: Option<&Host>) {
+        let saved = existing.and_then(Host::saved);
+        let dialog = ConnectionDialog::new(&self.main_window(), saved.as_ref());
+        let previous_uri = existing.map(Host::uri);
+        dialog.connect_done(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            move |_, result| {
+                app.accept_connection(previous_uri.as_deref(), result.saved, result.password);
+            }
+        ));
+        GtkWindowExt::present(&dialog);
+    }
+
+    /// Adds or replaces a saved host and connects to it.
+    fn accept_connection(
+        &self,
+        previous_uri: Option<&str>,
+        saved: SavedConnection,
+        password: Option<String>,
+    ) {
+        let hosts = self.hosts();
+        if let Some(old) = previous_uri.and_then(|uri| self.host_by_uri(uri)) {
+            old.disconnect_from_host();
+            if let Some(position) = hosts.find(&old) {
+                hosts.remove(position);
+            }
+        }
+        if let Some(existing) = self.host_by_uri(&saved.uri) {
+            existing.disconnect_from_host();
+            if let Some(position) = hosts.find(&existing) {
+                hosts.remove(position);
+            }
+        }
+        let host = Host::from_saved(&saved);
+        host.set_typed_password(password);
+        self.add_host(&host);
+        self.save_connections();
+        host.connect_to_host();
+        self.main_window().select_host(&host);
+    }
+
+    fn connect_host(&self, host: &Host) {
+        host.retry();
+    }
+
+    fn disconnect_host(&self, host: &Host) {
+        host.disconnect_from_host();
+    }
+
+    fn edit_host(&self, host: &Host) {
+        self.show_connection_dialog(Some(host));
+    }
+
+    /// Forgets a host: its settings, and its password in the keyring.
+    fn remove_host(&self, host: &Host) {
+        host.disconnect_from_host();
+        let hosts = self.hosts();
+        if let Some(position) = hosts.find(host) {
+            hosts.remove(position);
+        }
+        let Some(saved) = host.saved() else { return };
+        self.save_connections();
+        glib::spawn_future_local(glib::clone!(
+            #[weak(rename_to = app)]
+            self,
+            async move {
+                let result = gio::spawn_blocking(move || secrets::delete_password(&saved.id)).await;
+                if let Ok(Err(error)) = result {
+                    app.main_window().show_toast(&error.to_string());
+                }
+            }
+        ));
     }
 
     /// Opens the bundled demo host.

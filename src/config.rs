@@ -35,3 +35,14 @@ pub fn demo_fixture() -> Option<PathBuf> {
         .find(|path| path.is_file())
         .and_then(|path| path.canonicalize().ok())
 }
+
+/// How long a connection attempt may take before Hangar gives up and says so. The
+/// `HANGAR_CONNECT_TIMEOUT` environment variable (seconds) overrides it, for tests.
+pub fn connect_timeout() -> std::time::Duration {
+    let seconds = std::env::var("HANGAR_CONNECT_TIMEOUT")
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(30);
+    std::time::Duration::from_secs(seconds)
+}

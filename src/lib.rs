@@ -6,6 +6,7 @@
 pub mod application;
 pub mod backend;
 pub mod config;
+pub mod diagnostics;
 pub mod i18n;
 pub mod model;
 pub mod ui;

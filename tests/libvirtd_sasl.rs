@@ -8,7 +8,7 @@ use hangar::backend::domain::DomainState;
 use hangar::backend::error::ErrorKind;
 use hangar::backend::libvirt::ffi::{CredentialKind, CredentialRequest};
 use hangar::backend::libvirt::session::HostSession;
-use hangar::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
+use hangar::backend::worker::{HostUpdate, HostWorker};
 
 #[test]
 fn sasl_login_lists_the_running_guest() {
@@ -62,19 +62,16 @@ fn guest_paused_from_outside_changes_through_an_event() {
         return;
     };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest name");
-    // A long interval: only an event can deliver the change within the test's patience.
-    let worker = HostWorker::start(
-        login.uri.clone(),
-        fixed_credentials(Some(login.user.clone()), Some(login.password.clone())),
-        Duration::from_secs(600),
-    );
+    // The refresh interval is long: only an event can deliver the change in time.
+    let mut settings = common::login_settings(&login);
+    settings.typed_password = Some(login.password.clone());
+    let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
-    let initial = common::wait_for(Duration::from_secs(30), || match updates.recv_blocking() {
-        Ok(HostUpdate::Domains(list)) => Some(list),
-        Ok(HostUpdate::Failed(error)) => panic!("connect failed: {error}"),
+    let initial = common::next_update(&updates, Duration::from_secs(30), |update| match update {
+        HostUpdate::Domains(list) => Some(list),
+        HostUpdate::Failed(error) => panic!("connect failed: {error}"),
         _ => None,
-    })
-    .expect("the first list");
+    });
     assert!(initial.iter().any(|domain| domain.name == guest));
 
     common::admin_virsh(&["suspend", &guest]);
@@ -86,9 +83,8 @@ fn guest_paused_from_outside_changes_through_an_event() {
 }
 
 fn next_change_of(updates: &async_channel::Receiver<HostUpdate>, name: &str) -> DomainState {
-    common::wait_for(Duration::from_secs(20), || match updates.try_recv() {
-        Ok(HostUpdate::DomainChanged(summary)) if summary.name == name => Some(summary.state),
+    common::next_update(updates, Duration::from_secs(20), |update| match update {
+        HostUpdate::DomainChanged(summary) if summary.name == name => Some(summary.state),
         _ => None,
     })
-    .expect("an event for the guest")
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use hangar::backend::domain::DomainState;
 use hangar::backend::error::ErrorKind;
 use hangar::backend::libvirt::session::HostSession;
-use hangar::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
+use hangar::backend::login::LoginSettings;
+use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker, WorkerOptions};
 
 fn no_credentials(
 ) -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String> {
@@ -46,14 +47,14 @@ fn demo_fixture_has_a_realistic_mix_of_domains() {
 fn worker_reports_connection_and_domains_of_test_default() {
     let worker = HostWorker::start(
         "test:///default".into(),
-        fixed_credentials(None, None),
-        Duration::from_secs(60),
+        LoginSettings::default(),
+        WorkerOptions::default(),
     );
     let updates = worker.updates();
-    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Connecting));
-    let Ok(HostUpdate::Connected(info)) = updates.recv_blocking() else {
-        panic!("expected Connected");
-    };
+    let info = common::next_update(&updates, Duration::from_secs(10), |update| match update {
+        HostUpdate::Connected(info) => Some(info),
+        _ => None,
+    });
     assert_eq!(info.driver, "TEST");
     let Ok(HostUpdate::Domains(domains)) = updates.recv_blocking() else {
         panic!("expected the domain list");
@@ -64,13 +65,13 @@ fn worker_reports_connection_and_domains_of_test_default() {
         .expect("domain test");
     assert_eq!(test.state, DomainState::Running);
     assert_eq!(test.vcpus, 2);
-    worker.refresh();
+    worker.send(HostCommand::Refresh);
     assert!(matches!(
         updates.recv_blocking(),
         Ok(HostUpdate::Domains(_))
     ));
-    worker.stop();
-    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Stopped));
+    worker.send(HostCommand::Stop);
+    assert!(matches!(updates.recv_blocking(), Ok(HostUpdate::Stopped)));
 }
 
 fn open_error(uri: &str) -> hangar::backend::error::BackendError {
@@ -116,16 +117,41 @@ fn missing_and_malformed_fixtures_get_clear_messages() {
 }
 
 #[test]
-fn worker_reports_failure_instead_of_hanging() {
+fn worker_reports_failure_and_tries_again() {
     let worker = HostWorker::start(
         "qemu+tcp://127.0.0.1:1/system".into(),
-        fixed_credentials(None, None),
-        Duration::from_secs(60),
+        LoginSettings::default(),
+        common::quick_options(),
     );
     let updates = worker.updates();
-    assert_eq!(updates.recv_blocking(), Ok(HostUpdate::Connecting));
-    let Ok(HostUpdate::Failed(error)) = updates.recv_blocking() else {
-        panic!("expected Failed");
-    };
+    let error = common::next_update(&updates, Duration::from_secs(10), |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
     assert_eq!(error.kind, ErrorKind::Unreachable);
+    common::next_update(&updates, Duration::from_secs(5), |update| match update {
+        HostUpdate::Retrying(pause) => Some(pause),
+        _ => None,
+    });
+}
+
+#[test]
+fn bad_addresses_wait_for_the_user_instead_of_retrying() {
+    let worker = HostWorker::start(
+        "frobnicate:///system".into(),
+        LoginSettings::default(),
+        common::quick_options(),
+    );
+    let updates = worker.updates();
+    common::next_update(&updates, Duration::from_secs(10), |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    while let Ok(update) = updates.try_recv() {
+        assert!(
+            !matches!(update, HostUpdate::Retrying(_)),
+            "must not retry a bad address"
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! Everything that talks to libvirt or stores connections. Never imports GTK, so it can be
 //! tested without a display.
 
+pub mod connection_form;
 pub mod domain;
 pub mod error;
 pub mod libvirt;
+pub mod login;
 pub mod secrets;
 pub mod store;
 pub mod uri;

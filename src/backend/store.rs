@@ -1,6 +1,28 @@
 //! Saved connections: settings in `$XDG_CONFIG_HOME/hangar/connections.toml`, never secrets.
+//!
+//! The file is `version = 1` followed by one `[[connection]]` table per host. A file Hangar
+//! cannot read is moved aside (never deleted, never overwritten) and reported once, so the
+//! user keeps their data and Hangar still starts.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gettextrs::gettext;
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::gettext_f;
+
+/// The file format this Hangar reads and writes.
+const FORMAT_VERSION: i64 = 1;
+const FILE_NAME: &str = "connections.toml";
+/// How many names (`…-HHMMSS`, `…-HHMMSS-2`, …) to try for a file kept aside.
+const SET_ASIDE_ATTEMPTS: u32 = 9;
 
 /// One saved host. Passwords are not here: they live in the Secret Service (see `secrets`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,4 +42,793 @@ pub struct SavedConnection {
     /// Keep the password in the keyring after a successful login.
     #[serde(default)]
     pub remember_password: bool,
+}
+
+#[derive(Serialize)]
+struct FileToWrite<'a> {
+    version: i64,
+    #[serde(rename = "connection")]
+    connections: &'a [SavedConnection],
+}
+
+/// `version` is checked before this is read; unknown keys are ignored (serde's default).
+#[derive(Deserialize)]
+struct FileToRead {
+    #[serde(rename = "connection", default)]
+    connections: Vec<SavedConnection>,
+}
+
+/// What `ConnectionStore::load` found.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub connections: Vec<SavedConnection>,
+    /// Set once when the file could not be used; show `user_message()` to the user.
+    pub problem: Option<StoreProblem>,
+}
+
+/// A connections file that could not be used, and where it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreProblem {
+    /// Where the file is now: its new name, or its own path when it could not be moved.
+    pub kept_as: PathBuf,
+    /// What was wrong with it, in one or two sentences.
+    pub reason: String,
+    pub outcome: ProblemOutcome,
+}
+
+/// What happened to a file that could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemOutcome {
+    /// It was damaged and has been renamed to `kept_as`.
+    SetAside,
+    /// It has an unknown format version (likely from a newer Hangar) and was renamed.
+    UnknownVersion(i64),
+    /// It could not be read or renamed: it is untouched, and `save` refuses to replace it.
+    LeftInPlace,
+}
+
+impl StoreProblem {
+    /// A sentence or two for the user.
+    pub fn user_message(&self) -> String {
+        let path = self.kept_as.display().to_string();
+        let summary = match self.outcome {
+            ProblemOutcome::SetAside => gettext_f(
+                "Your saved connections could not be read; the file was kept as {path}.",
+                &[("path", &path)],
+            ),
+            ProblemOutcome::UnknownVersion(_) => gettext_f(
+                "Your saved connections are in a format this version of Hangar does not know; the file was kept as {path}.",
+                &[("path", &path)],
+            ),
+            ProblemOutcome::LeftInPlace => gettext_f(
+                "Your saved connections could not be read, and Hangar will not change {path} until it is fixed or removed.",
+                &[("path", &path)],
+            ),
+        };
+        format!("{summary} {}", self.reason)
+    }
+}
+
+impl std::fmt::Display for StoreProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.user_message())
+    }
+}
+
+/// Why `save` did not write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A file Hangar could not read is still in place; writing would destroy it.
+    ProtectedFile(PathBuf),
+    /// Two connections share an id, or one has none: such a file would not load again.
+    InvalidConnections(String),
+    /// The file or its folder could not be written.
+    Write { path: PathBuf, detail: String },
+}
+
+impl StoreError {
+    /// A sentence or two for the user.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::ProtectedFile(path) => gettext_f(
+                "Your connections were not saved, so that the unreadable file {path} is not lost. Fix or remove it, then try again.",
+                &[("path", &path.display().to_string())],
+            ),
+            Self::InvalidConnections(reason) => {
+                format!("{} {reason}", gettext("Your connections were not saved."))
+            }
+            Self::Write { path, detail } => gettext_f(
+                "Your connections could not be saved to {path}: {detail}.",
+                &[("path", &path.display().to_string()), ("detail", detail)],
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.user_message())
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The connections file. Blocking file I/O, but small: fine to call from the main thread.
+#[derive(Debug)]
+pub struct ConnectionStore {
+    path: PathBuf,
+    /// Set while an unreadable file is still at `path`: saving would replace it.
+    protected: AtomicBool,
+}
+
+/// Why a file could not be used.
+enum Damage {
+    /// Reading failed (permissions, I/O): the content may be fine, so it stays.
+    Unreadable(io::Error),
+    /// The content is not a valid connections file.
+    Invalid(String),
+    UnknownVersion(i64),
+}
+
+impl ConnectionStore {
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            protected: AtomicBool::new(false),
+        }
+    }
+
+    /// The store at `$XDG_CONFIG_HOME/hangar/connections.toml`, else under `$HOME/.config`.
+    pub fn default_location() -> Self {
+        Self::at(default_path())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the saved connections. A missing file is an empty list; a file that cannot be
+    /// used is moved aside and reported (see `StoreProblem`).
+    pub fn load(&self) -> LoadReport {
+        self.load_at(SystemTime::now())
+    }
+
+    fn load_at(&self, now: SystemTime) -> LoadReport {
+        match read_connections(&self.path) {
+            Ok(connections) => {
+                self.protected.store(false, Ordering::SeqCst);
+                LoadReport {
+                    connections,
+                    problem: None,
+                }
+            }
+            Err(damage) => LoadReport {
+                connections: Vec::new(),
+                problem: Some(self.handle_damage(damage, now)),
+            },
+        }
+    }
+
+    fn handle_damage(&self, damage: Damage, now: SystemTime) -> StoreProblem {
+        let (reason, label, outcome) = match damage {
+            Damage::Unreadable(error) => {
+                let reason = gettext_f(
+                    "The file could not be opened: {error}.",
+                    &[("error", &error.to_string())],
+                );
+                return self.leave_in_place(reason);
+            }
+            Damage::Invalid(reason) => (reason, "damaged".to_owned(), ProblemOutcome::SetAside),
+            Damage::UnknownVersion(version) => (
+                unknown_version_reason(version),
+                format!("unknown-version-{version}"),
+                ProblemOutcome::UnknownVersion(version),
+            ),
+        };
+        match set_aside(&self.path, &label, now) {
+            Ok(kept_as) => StoreProblem {
+                kept_as,
+                reason,
+                outcome,
+            },
+            Err(error) => {
+                let failure = gettext_f(
+                    "Moving it aside failed: {error}.",
+                    &[("error", &error.to_string())],
+                );
+                self.leave_in_place(format!("{reason} {failure}"))
+            }
+        }
+    }
+
+    fn leave_in_place(&self, reason: String) -> StoreProblem {
+        self.protected.store(true, Ordering::SeqCst);
+        StoreProblem {
+            kept_as: self.path.clone(),
+            reason,
+            outcome: ProblemOutcome::LeftInPlace,
+        }
+    }
+
+    /// Replaces the file with `connections`, atomically and readable only by the user.
+    pub fn save(&self, connections: &[SavedConnection]) -> Result<(), StoreError> {
+        if self.protected.load(Ordering::SeqCst) {
+            return Err(StoreError::ProtectedFile(self.path.clone()));
+        }
+        check_ids(connections).map_err(StoreError::InvalidConnections)?;
+        let text = encode(connections).map_err(|detail| self.write_error(detail))?;
+        create_private_dir(self.directory())
+            .map_err(|error| self.write_error(error.to_string()))?;
+        write_atomically(&self.path, text.as_bytes())
+            .map_err(|error| self.write_error(error.to_string()))
+    }
+
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
+    }
+
+    fn write_error(&self, detail: String) -> StoreError {
+        StoreError::Write {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+}
+
+fn default_path() -> PathBuf {
+    // home_dir reads $HOME, then the password database (deprecated before Rust 1.86 only
+    // for Windows' sake).
+    #[allow(deprecated)]
+    let home = std::env::home_dir().map(PathBuf::into_os_string);
+    location_from(std::env::var_os("XDG_CONFIG_HOME"), home)
+        // No home at all: a path that cannot be written, so saving reports where it failed.
+        .unwrap_or_else(|| PathBuf::from("/nonexistent/.config/hangar").join(FILE_NAME))
+}
+
+/// The XDG rule: relative values are invalid and ignored.
+fn location_from(config_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let absolute = |value: Option<OsString>| value.map(PathBuf::from).filter(|p| p.is_absolute());
+    absolute(config_home)
+        .or_else(|| absolute(home).map(|home| home.join(".config")))
+        .map(|config| config.join("hangar").join(FILE_NAME))
+}
+
+/// A fresh id for a saved connection: 16 hex digits.
+pub fn new_connection_id() -> String {
+    random_hex(8)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    if read_urandom(&mut buffer).is_err() {
+        fill_from_hasher(&mut buffer);
+    }
+    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn read_urandom(buffer: &mut [u8]) -> io::Result<()> {
+    File::open("/dev/urandom")?.read_exact(buffer)
+}
+
+/// Without /dev/urandom: std seeds each `RandomState` randomly, and the time and a counter
+/// keep ids distinct within the process.
+fn fill_from_hasher(buffer: &mut [u8]) {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    for chunk in buffer.chunks_mut(8) {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        hasher.write_u128(nanos);
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        hasher.write_u32(std::process::id());
+        chunk.copy_from_slice(&hasher.finish().to_le_bytes()[..chunk.len()]);
+    }
+}
+
+fn read_connections(path: &Path) -> Result<Vec<SavedConnection>, Damage> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(Damage::Unreadable(error)),
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Damage::Invalid(gettext("The file is not UTF-8 text.")))?;
+    parse_connections(&text)
+}
+
+fn parse_connections(text: &str) -> Result<Vec<SavedConnection>, Damage> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error| Damage::Invalid(describe_toml_error(text, &error)))?;
+    check_version(table.get("version"))?;
+    let file: FileToRead =
+        toml::from_str(text).map_err(|error| Damage::Invalid(describe_toml_error(text, &error)))?;
+    check_ids(&file.connections).map_err(Damage::Invalid)?;
+    Ok(file.connections)
+}
+
+fn check_version(version: Option<&toml::Value>) -> Result<(), Damage> {
+    match version {
+        Some(toml::Value::Integer(FORMAT_VERSION)) => Ok(()),
+        Some(toml::Value::Integer(other)) => Err(Damage::UnknownVersion(*other)),
+        Some(_) => Err(Damage::Invalid(gettext(
+            "Its format version is not a whole number.",
+        ))),
+        None => Err(Damage::Invalid(gettext("It has no format version."))),
+    }
+}
+
+fn unknown_version_reason(version: i64) -> String {
+    gettext_f(
+        "It has format version {version} (perhaps from a newer Hangar); this version reads format version 1.",
+        &[("version", &version.to_string())],
+    )
+}
+
+/// "Line N: message", without toml's multi-line source excerpt.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let detail = error.message().trim_end_matches('\n');
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            gettext_f(
+                // Translators: {detail} is a technical message from the TOML reader, in English.
+                "It is not valid at line {line}: {detail}.",
+                &[("line", &line.to_string()), ("detail", detail)],
+            )
+        }
+        None => gettext_f("It is not valid: {detail}.", &[("detail", detail)]),
+    }
+}
+
+/// Ids key the keyring items, so each must be present and unique.
+fn check_ids(connections: &[SavedConnection]) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for connection in connections {
+        if connection.id.trim().is_empty() {
+            return Err(gettext_f(
+                "The connection “{name}” has no id.",
+                &[("name", &connection.name)],
+            ));
+        }
+        if !seen.insert(connection.id.as_str()) {
+            return Err(gettext_f(
+                "Two connections have the same id “{id}”.",
+                &[("id", &connection.id)],
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn encode(connections: &[SavedConnection]) -> Result<String, String> {
+    let file = FileToWrite {
+        version: FORMAT_VERSION,
+        connections,
+    };
+    toml::to_string(&file).map_err(|error| error.to_string())
+}
+
+/// Renames `path` to `<name>.<label>-YYYYMMDD-HHMMSS[-N]` (UTC) beside it, never replacing
+/// an existing file; returns the new name.
+fn set_aside(path: &Path, label: &str, now: SystemTime) -> io::Result<PathBuf> {
+    let stamp = timestamp(now);
+    for attempt in 1..=SET_ASIDE_ATTEMPTS {
+        let candidate = set_aside_name(path, label, &stamp, attempt);
+        match move_without_replacing(path, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        gettext("every name for the kept copy is already taken"),
+    ))
+}
+
+fn set_aside_name(path: &Path, label: &str, stamp: &str, attempt: u32) -> PathBuf {
+    let mut name = path.file_name().unwrap_or(FILE_NAME.as_ref()).to_owned();
+    name.push(format!(".{label}-{stamp}"));
+    if attempt > 1 {
+        name.push(format!("-{attempt}"));
+    }
+    path.with_file_name(name)
+}
+
+/// A hard link fails when the target exists, where a rename would silently replace it.
+fn move_without_replacing(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::hard_link(from, to) {
+        Ok(()) => fs::remove_file(from).inspect_err(|_| {
+            // Keep one name only, so the problem can be reported consistently.
+            let _ = fs::remove_file(to);
+        }),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(error),
+        // Some file systems have no hard links: check, then rename.
+        Err(_) if to.symlink_metadata().is_ok() => Err(io::ErrorKind::AlreadyExists.into()),
+        Err(_) => fs::rename(from, to),
+    }
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn timestamp(now: SystemTime) -> String {
+    let seconds = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = (seconds / 86_400) as i64;
+    let (year, month, day) = civil_from_days(days);
+    let time_of_day = seconds % 86_400;
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        time_of_day / 3600,
+        time_of_day / 60 % 60,
+        time_of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Writes a private temporary file beside `path`, flushes it to disk, then renames it over
+/// `path`: a crash leaves either the old file or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path(path);
+    let written = write_new_private_file(&temp, bytes).and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    sync_parent(path);
+    Ok(())
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or(FILE_NAME.as_ref());
+    let mut temp = OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{}.tmp", random_hex(6)));
+    path.with_file_name(temp)
+}
+
+/// Mode 0600 from creation, so the content is never readable by others, not even briefly.
+fn write_new_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes the rename itself durable; the data is already safe, so a failure is not an error.
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let _ = File::open(dir).and_then(|dir| dir.sync_all());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    /// A private directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("hangar-store-{}", random_hex(8)));
+            fs::create_dir(&path).unwrap();
+            Self(path)
+        }
+
+        fn store(&self) -> ConnectionStore {
+            ConnectionStore::at(self.0.join("hangar").join(FILE_NAME))
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn connection(id: &str, name: &str) -> SavedConnection {
+        SavedConnection {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            uri: format!("qemu+tcp://{name}/system"),
+            username: Some("admin".to_owned()),
+            autoconnect: true,
+            remember_password: false,
+        }
+    }
+
+    fn write_raw(store: &ConnectionStore, text: &str) {
+        fs::create_dir_all(store.path().parent().unwrap()).unwrap();
+        fs::write(store.path(), text).unwrap();
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// 2026-11-26 12:34:56 UTC.
+    fn fixed_time() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_696_496)
+    }
+
+    fn file_name(path: &Path) -> String {
+        path.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn saved_connections_load_back_unchanged() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let mut local = connection("0123456789abcdef", "nas.local");
+        local.username = None;
+        let saved = vec![local, connection("fedcba9876543210", "lab")];
+        store.save(&saved).unwrap();
+        let report = store.load();
+        assert_eq!(report.connections, saved);
+        assert!(report.problem.is_none());
+        let text = fs::read_to_string(store.path()).unwrap();
+        assert!(text.starts_with("version = 1\n"), "{text}");
+        assert!(text.contains("[[connection]]"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_list_loads_back_empty() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        store.save(&[]).unwrap();
+        let report = store.load();
+        assert!(report.connections.is_empty());
+        assert!(report.problem.is_none());
+    }
+
+    #[test]
+    fn saved_file_is_private_and_no_temp_file_remains() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        store.save(&[connection("a1", "nas")]).unwrap();
+        store.save(&[connection("a1", "nas")]).unwrap();
+        assert_eq!(mode(store.path()), 0o600);
+        assert_eq!(mode(store.path().parent().unwrap()), 0o700);
+        let names: Vec<_> = fs::read_dir(store.path().parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from(FILE_NAME)]);
+    }
+
+    #[test]
+    fn missing_file_is_an_empty_list() {
+        let dir = TempDir::new();
+        let report = dir.store().load();
+        assert!(report.connections.is_empty());
+        assert!(report.problem.is_none());
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        write_raw(
+            &store,
+            "version = 1\n[[connection]]\nid = \"a1\"\nname = \"nas\"\nuri = \"qemu:///system\"\ncolour = \"red\"\n",
+        );
+        let report = store.load();
+        assert!(report.problem.is_none());
+        assert_eq!(report.connections.len(), 1);
+        assert!(!report.connections[0].autoconnect);
+    }
+
+    #[test]
+    fn damaged_file_is_kept_aside_with_its_bytes() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let original = "version = 1\n[[connection]\nid = \"a1\"\n";
+        write_raw(&store, original);
+        let problem = store.load_at(fixed_time()).problem.unwrap();
+        assert_eq!(problem.outcome, ProblemOutcome::SetAside);
+        assert_eq!(
+            file_name(&problem.kept_as),
+            "connections.toml.damaged-20261126-123456"
+        );
+        assert_eq!(fs::read_to_string(&problem.kept_as).unwrap(), original);
+        assert!(problem.reason.contains("line 2"), "{}", problem.reason);
+        assert!(problem.user_message().contains("kept as"));
+        assert!(!store.path().exists());
+        assert!(store.load().problem.is_none(), "reported only once");
+    }
+
+    #[test]
+    fn wrong_types_and_duplicate_ids_count_as_damage() {
+        let connection_table =
+            "[[connection]]\nid = \"a1\"\nname = \"n\"\nuri = \"test:///default\"\n";
+        let cases = [
+            format!("version = 1\n{connection_table}autoconnect = \"yes\"\n"),
+            format!("version = 1\n{connection_table}{connection_table}"),
+            format!("version = \"1\"\n{connection_table}"),
+            connection_table.to_owned(),
+        ];
+        for text in cases {
+            let dir = TempDir::new();
+            let store = dir.store();
+            write_raw(&store, &text);
+            let problem = store.load().problem.expect(&text);
+            assert_eq!(problem.outcome, ProblemOutcome::SetAside, "{text}");
+            assert!(!problem.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn duplicate_id_is_named_in_the_reason() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let table = "[[connection]]\nid = \"same\"\nname = \"n\"\nuri = \"test:///default\"\n";
+        write_raw(&store, &format!("version = 1\n{table}{table}"));
+        let problem = store.load().problem.unwrap();
+        assert!(problem.reason.contains("“same”"), "{}", problem.reason);
+    }
+
+    #[test]
+    fn unknown_version_is_kept_aside() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let original = "version = 2\n[[host]]\naddress = \"nas\"\n";
+        write_raw(&store, original);
+        let report = store.load_at(fixed_time());
+        assert!(report.connections.is_empty());
+        let problem = report.problem.unwrap();
+        assert_eq!(problem.outcome, ProblemOutcome::UnknownVersion(2));
+        assert_eq!(
+            file_name(&problem.kept_as),
+            "connections.toml.unknown-version-2-20261126-123456"
+        );
+        assert_eq!(fs::read_to_string(&problem.kept_as).unwrap(), original);
+        assert!(!store.path().exists());
+        store.save(&[connection("a1", "nas")]).unwrap();
+    }
+
+    #[test]
+    fn set_aside_never_replaces_an_existing_file() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        write_raw(&store, "not toml at all [");
+        let taken = set_aside_name(store.path(), "damaged", "20261126-123456", 1);
+        fs::write(&taken, "older copy").unwrap();
+        let problem = store.load_at(fixed_time()).problem.unwrap();
+        assert_eq!(
+            file_name(&problem.kept_as),
+            "connections.toml.damaged-20261126-123456-2"
+        );
+        assert_eq!(fs::read_to_string(&taken).unwrap(), "older copy");
+        assert_eq!(
+            fs::read_to_string(&problem.kept_as).unwrap(),
+            "not toml at all ["
+        );
+    }
+
+    #[test]
+    fn save_refuses_after_a_failed_set_aside() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let original = "version = 1\n[[connection]\n";
+        write_raw(&store, original);
+        // Every name for the kept copy is taken: the only failure a root test run can force.
+        for attempt in 1..=SET_ASIDE_ATTEMPTS {
+            let name = set_aside_name(store.path(), "damaged", "20261126-123456", attempt);
+            fs::write(name, "taken").unwrap();
+        }
+        let problem = store.load_at(fixed_time()).problem.unwrap();
+        assert_eq!(problem.outcome, ProblemOutcome::LeftInPlace);
+        assert_eq!(problem.kept_as, store.path());
+        assert!(
+            problem.reason.contains("Moving it aside failed"),
+            "{}",
+            problem.reason
+        );
+        assert!(problem.user_message().contains("will not change"));
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), original);
+
+        let refused = store.save(&[connection("a1", "nas")]);
+        assert_eq!(
+            refused,
+            Err(StoreError::ProtectedFile(store.path().to_owned()))
+        );
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), original);
+
+        // Once the user fixes the file, saving works again.
+        fs::write(store.path(), "version = 1\n").unwrap();
+        assert!(store.load().problem.is_none());
+        store.save(&[connection("a1", "nas")]).unwrap();
+    }
+
+    #[test]
+    fn save_refuses_ids_that_would_not_load_again() {
+        let dir = TempDir::new();
+        let store = dir.store();
+        let twice = [connection("a1", "nas"), connection("a1", "lab")];
+        assert!(matches!(
+            store.save(&twice),
+            Err(StoreError::InvalidConnections(_))
+        ));
+        assert!(matches!(
+            store.save(&[connection(" ", "nas")]),
+            Err(StoreError::InvalidConnections(_))
+        ));
+        assert!(!store.path().exists());
+    }
+
+    #[test]
+    fn default_location_follows_xdg() {
+        let location = |xdg: Option<&str>, home: Option<&str>| {
+            location_from(xdg.map(OsString::from), home.map(OsString::from))
+        };
+        assert_eq!(
+            location(Some("/x/config"), Some("/home/u")),
+            Some(PathBuf::from("/x/config/hangar/connections.toml"))
+        );
+        assert_eq!(
+            location(None, Some("/home/u")),
+            Some(PathBuf::from("/home/u/.config/hangar/connections.toml"))
+        );
+        assert_eq!(
+            location(Some("relative"), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.config/hangar/connections.toml"))
+        );
+        assert_eq!(location(Some(""), None), None);
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(timestamp(fixed_time()), "20261126-123456");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_868_799);
+        assert_eq!(timestamp(leap_day), "20000229-235959");
+        assert_eq!(timestamp(UNIX_EPOCH), "19700101-000000");
+    }
+
+    #[test]
+    fn connection_ids_are_16_hex_digits_and_differ() {
+        let first = new_connection_id();
+        assert_eq!(first.len(), 16);
+        assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(first, new_connection_id());
+        let mut fallback = [0u8; 8];
+        fill_from_hasher(&mut fallback);
+        assert_ne!(fallback, [0u8; 8]);
+    }
 }

@@ -120,9 +120,10 @@ fn parse_authority(authority: &str) -> Result<Authority, BackendError> {
     if authority.is_empty() {
         return Ok((None, None, None));
     }
-    // The user name may itself contain '@' (e.g. an e-mail address): the host follows the last.
+    // libvirt wants an '@' inside the user name percent-encoded; accept a literal one too,
+    // since the host always follows the last '@'.
     let (user, host_port) = match authority.rsplit_once('@') {
-        Some((user, host_port)) => (Some(user.to_owned()), host_port),
+        Some((user, host_port)) => (Some(percent_decode(user)), host_port),
         None => (None, authority),
     };
     let (host, port) = split_host_port(host_port)?;
@@ -152,6 +153,30 @@ fn split_host_port(host_port: &str) -> Result<(String, Option<u16>), BackendErro
     };
     let port = port.map(parse_port).transpose()?;
     Ok((host.to_owned(), port))
+}
+
+/// Decodes `%XX` escapes; anything malformed stays as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Parses a TCP port, 1 to 65535.
@@ -246,6 +271,9 @@ mod tests {
         assert_eq!(uri.user.as_deref(), Some("me@example.org"));
         assert_eq!(uri.host.as_deref(), Some("fe80::1"));
         assert_eq!(uri.port, Some(2222));
+        let encoded =
+            ConnectionUri::parse("qemu+tcp://me%40example.org@host/system").expect("valid");
+        assert_eq!(encoded.user.as_deref(), Some("me@example.org"));
     }
 
     #[test]

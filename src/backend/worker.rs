@@ -1,32 +1,75 @@
 //! One thread per host owns its libvirt connection. The UI sends it commands and receives
 //! updates over channels, so no libvirt call ever runs on the GTK main thread.
+//!
+//! The worker connects (asking for credentials through the UI when needed), serves the domain
+//! list, and after a lost connection or an unreachable host tries again with growing pauses.
+//! Each connection attempt runs on a short-lived thread of its own, so a host that accepts
+//! the connection and then never answers costs a timeout, not a frozen worker.
 
+use std::cell::Cell;
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use gettextrs::gettext;
 
 use super::domain::{DomainSummary, HostInfo};
 use super::error::{BackendError, ErrorKind};
-use super::libvirt::ffi::{CloseReason, CredentialRequest, DomainEvent};
+use super::libvirt::ffi::{CloseReason, ConnectionWatch, DomainEvent};
 use super::libvirt::session::HostSession;
+use super::login::{CredentialPrompt, Login, LoginSettings, LoginUi};
 
-/// Answers authentication questions on the worker thread; may block while the user types.
-pub type CredentialSource = Box<dyn FnMut(&CredentialRequest) -> Option<String> + Send>;
+/// Tunables of a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How often the domain list's figures are refreshed.
+    pub refresh_interval: Duration,
+    /// How long an attempt may take (not counting time spent waiting for the user).
+    pub connect_timeout: Duration,
+    /// Try again by itself after a lost connection or an unreachable host.
+    pub auto_reconnect: bool,
+    /// The first pause before trying again; it doubles up to `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(30),
+            auto_reconnect: true,
+            first_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
 
 /// What the UI asks a worker to do.
 #[derive(Debug)]
 pub enum HostCommand {
     /// Fetch the domain list now instead of at the next tick.
     Refresh,
+    /// Connect now (after a failure, instead of waiting for the next attempt).
+    Retry,
     /// Close the connection and end the thread.
     Stop,
 }
 
+/// Where a connection attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectPhase {
+    Opening,
+    /// The host asked for credentials and Hangar is answering (or the user is).
+    LoggingIn,
+    LoadingDomains,
+}
+
 /// What a worker tells the UI.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum HostUpdate {
-    Connecting,
+    Phase(ConnectPhase),
     Connected(HostInfo),
     /// The whole list, replacing the previous one.
     Domains(Vec<DomainSummary>),
@@ -34,8 +77,14 @@ pub enum HostUpdate {
     DomainChanged(DomainSummary),
     /// The domain with this UUID is gone.
     DomainRemoved(String),
-    /// Opening failed or the connection broke; the worker has ended.
+    /// The user must answer a login question; the worker waits for it.
+    CredentialsNeeded(CredentialPrompt),
+    /// Something the user should know that is not a failure of this host.
+    Notice(String),
+    /// Connecting failed or the connection broke.
     Failed(BackendError),
+    /// The worker will try again after this pause (or at once on `Retry`).
+    Retrying(Duration),
     /// The worker ended because it was asked to.
     Stopped,
 }
@@ -45,7 +94,13 @@ enum Inbox {
     Command(HostCommand),
     Event(DomainEvent),
     Closed(CloseReason),
+    /// The attempt thread is waiting for the user (true) or no longer (false).
+    Asking(bool),
+    /// The result of attempt number N.
+    Attempted(u64, Box<AttemptResult>),
 }
+
+type AttemptResult = (Result<HostSession, BackendError>, Login);
 
 /// Handle to one host's worker thread. Dropping it stops the worker.
 pub struct HostWorker {
@@ -54,33 +109,27 @@ pub struct HostWorker {
 }
 
 impl HostWorker {
-    /// Starts a worker that connects to `uri` and refreshes its domain list every `interval`.
-    pub fn start(uri: String, credentials: CredentialSource, interval: Duration) -> Self {
+    /// Starts a worker that connects to `uri` and keeps its domain list current.
+    pub fn start(uri: String, login: LoginSettings, options: WorkerOptions) -> Self {
         let (inbox, inbox_receiver) = mpsc::channel();
         let (updates_sender, updates) = async_channel::unbounded();
-        let worker_inbox = inbox.clone();
+        let run = WorkerRun {
+            uri: uri.clone(),
+            options,
+            login,
+            attempts: Cell::new(0),
+            inbox: inbox_receiver,
+            inbox_sender: inbox.clone(),
+            updates: updates_sender.clone(),
+        };
         let spawned = thread::Builder::new()
             .name(format!("host {uri}"))
-            .spawn(move || {
-                let run = WorkerRun {
-                    uri,
-                    interval,
-                    inbox: inbox_receiver,
-                    inbox_sender: worker_inbox,
-                    updates: updates_sender,
-                };
-                run.run(credentials);
-            });
+            .spawn(move || run.run());
         if let Err(error) = spawned {
-            let (sender, receiver) = async_channel::unbounded();
-            let _ = sender.send_blocking(HostUpdate::Failed(BackendError::new(
+            let _ = updates_sender.send_blocking(HostUpdate::Failed(BackendError::new(
                 ErrorKind::Other,
                 error.to_string(),
             )));
-            return Self {
-                inbox,
-                updates: receiver,
-            };
         }
         Self { inbox, updates }
     }
@@ -90,62 +139,269 @@ impl HostWorker {
         self.updates.clone()
     }
 
-    pub fn refresh(&self) {
-        let _ = self.inbox.send(Inbox::Command(HostCommand::Refresh));
-    }
-
-    pub fn stop(&self) {
-        let _ = self.inbox.send(Inbox::Command(HostCommand::Stop));
+    pub fn send(&self, command: HostCommand) {
+        let _ = self.inbox.send(Inbox::Command(command));
     }
 }
 
 impl Drop for HostWorker {
     fn drop(&mut self) {
-        self.stop();
+        self.send(HostCommand::Stop);
     }
+}
+
+/// Login questions go to the UI as updates; the worker learns that its clock must pause.
+struct ChannelLoginUi {
+    updates: async_channel::Sender<HostUpdate>,
+    inbox: Mutex<mpsc::Sender<Inbox>>,
+}
+
+impl ChannelLoginUi {
+    fn tell_worker(&self, message: Inbox) {
+        if let Ok(inbox) = self.inbox.lock() {
+            let _ = inbox.send(message);
+        }
+    }
+}
+
+impl LoginUi for ChannelLoginUi {
+    fn ask(&self, prompt: CredentialPrompt) {
+        self.tell_worker(Inbox::Asking(true));
+        let _ = self
+            .updates
+            .send_blocking(HostUpdate::CredentialsNeeded(prompt));
+    }
+
+    fn answered(&self) {
+        self.tell_worker(Inbox::Asking(false));
+    }
+
+    fn notice(&self, message: String) {
+        let _ = self.updates.send_blocking(HostUpdate::Notice(message));
+    }
+}
+
+/// How a connected period or a failed attempt ended.
+enum Outcome {
+    /// Asked to stop, or the UI went away.
+    Stop,
+    /// Try again after a pause (or wait for Retry when not reconnecting by itself).
+    TryAgain(BackendError),
+    /// The failure will not go away by waiting (bad address, login cancelled): wait for Retry.
+    WaitForRetry(BackendError),
 }
 
 struct WorkerRun {
     uri: String,
-    interval: Duration,
+    options: WorkerOptions,
+    login: LoginSettings,
+    attempts: Cell<u64>,
     inbox: mpsc::Receiver<Inbox>,
     inbox_sender: mpsc::Sender<Inbox>,
     updates: async_channel::Sender<HostUpdate>,
 }
 
 impl WorkerRun {
-    fn run(self, mut credentials: CredentialSource) {
-        self.send(HostUpdate::Connecting);
-        let session = match HostSession::open(&self.uri, &mut *credentials) {
-            Ok(session) => session,
-            Err(error) => {
-                self.send(HostUpdate::Failed(error));
-                return;
+    fn run(self) {
+        let mut login = None;
+        let mut failures = 0u32;
+        loop {
+            // A timed-out attempt keeps its login state; the next attempt starts afresh.
+            let current_login = login.take().unwrap_or_else(|| self.new_login());
+            let (outcome, returned) = self.connect_and_serve(current_login, &mut failures);
+            login = returned;
+            let wait = match outcome {
+                Outcome::Stop => return self.send(HostUpdate::Stopped),
+                Outcome::TryAgain(error) if self.options.auto_reconnect => {
+                    self.send(HostUpdate::Failed(error));
+                    let pause = self.backoff(failures);
+                    self.send(HostUpdate::Retrying(pause));
+                    Some(pause)
+                }
+                Outcome::TryAgain(error) | Outcome::WaitForRetry(error) => {
+                    self.send(HostUpdate::Failed(error));
+                    None
+                }
+            };
+            if !self.pause(wait) {
+                return self.send(HostUpdate::Stopped);
             }
-        };
-        let _watch = match self.watch(&session) {
-            Ok(watch) => Some(watch),
-            Err(error) => {
-                // Without events the list still follows through polling.
-                eprintln!(
-                    "hangar: no domain events from {}: {}",
-                    self.uri, error.detail
-                );
-                None
-            }
-        };
-        let outcome = self.serve(&session);
-        self.send(outcome);
+        }
     }
 
-    fn watch(
-        &self,
-        session: &HostSession,
-    ) -> Result<super::libvirt::ffi::ConnectionWatch, BackendError> {
+    /// One attempt, and if it connects, the connected period until it ends.
+    fn connect_and_serve(&self, login: Login, failures: &mut u32) -> (Outcome, Option<Login>) {
+        self.send(HostUpdate::Phase(ConnectPhase::Opening));
+        let (result, login) = match self.attempt(login) {
+            Ok(done) => done,
+            Err(outcome) => {
+                *failures += 1;
+                return (outcome, None);
+            }
+        };
+        let session = match result {
+            Ok(session) => session,
+            Err(error) => {
+                *failures += 1;
+                let outcome = if login.was_cancelled() || !is_transient(&error) {
+                    Outcome::WaitForRetry(error)
+                } else {
+                    Outcome::TryAgain(error)
+                };
+                return (outcome, Some(login));
+            }
+        };
+        *failures = 0;
+        (self.serve(&session), Some(login))
+    }
+
+    /// Opens the connection on a thread of its own, answering login questions, within the
+    /// timeout (which stops while the user is being asked). Retries rejected credentials.
+    fn attempt(&self, mut login: Login) -> Result<AttemptResult, Outcome> {
+        let number = self.attempts.get() + 1;
+        self.attempts.set(number);
+        let uri = self.uri.clone();
+        let inbox = self.inbox_sender.clone();
+        let updates = self.updates.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("open {uri}"))
+            .spawn(move || {
+                let result = open_with_login(&uri, &mut login, &updates);
+                let _ = inbox.send(Inbox::Attempted(number, Box::new((result, login))));
+            });
+        if let Err(error) = spawned {
+            return Err(Outcome::WaitForRetry(BackendError::new(
+                ErrorKind::Other,
+                error.to_string(),
+            )));
+        }
+        self.wait_for_attempt(number)
+    }
+
+    fn wait_for_attempt(&self, number: u64) -> Result<AttemptResult, Outcome> {
+        let mut deadline = Some(Instant::now() + self.options.connect_timeout);
+        loop {
+            let message = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match self.inbox.recv_timeout(left) {
+                        Ok(message) => message,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            return Err(Outcome::TryAgain(self.timeout_error()))
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Outcome::Stop),
+                    }
+                }
+                None => match self.inbox.recv() {
+                    Ok(message) => message,
+                    Err(_) => return Err(Outcome::Stop),
+                },
+            };
+            match message {
+                Inbox::Attempted(id, result) if id == number => return Ok(*result),
+                // A late result of an attempt that timed out is dropped, closing it.
+                Inbox::Attempted(..) | Inbox::Closed(_) | Inbox::Event(_) => {}
+                Inbox::Asking(true) => deadline = None,
+                Inbox::Asking(false) => {
+                    deadline = Some(Instant::now() + self.options.connect_timeout);
+                }
+                Inbox::Command(HostCommand::Stop) => return Err(Outcome::Stop),
+                Inbox::Command(_) => {}
+            }
+        }
+    }
+
+    fn new_login(&self) -> Login {
+        let ui = ChannelLoginUi {
+            updates: self.updates.clone(),
+            inbox: Mutex::new(self.inbox_sender.clone()),
+        };
+        Login::new(self.login.clone(), Box::new(ui))
+    }
+
+    fn timeout_error(&self) -> BackendError {
+        let seconds = self.options.connect_timeout.as_secs().to_string();
+        BackendError::new(
+            ErrorKind::Unreachable,
+            gettext("the host did not answer within {seconds} seconds")
+                .replace("{seconds}", &seconds),
+        )
+    }
+
+    /// Waits `pause` (or, when `None`, until Retry); false when asked to stop meanwhile.
+    fn pause(&self, pause: Option<Duration>) -> bool {
+        let deadline = pause.map(|pause| Instant::now() + pause);
+        loop {
+            let message = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match self.inbox.recv_timeout(left) {
+                        Ok(message) => message,
+                        Err(mpsc::RecvTimeoutError::Timeout) => return true,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+                    }
+                }
+                None => match self.inbox.recv() {
+                    Ok(message) => message,
+                    Err(_) => return false,
+                },
+            };
+            match message {
+                Inbox::Command(HostCommand::Stop) => return false,
+                Inbox::Command(HostCommand::Retry) => return true,
+                _ => {}
+            }
+        }
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        (self.options.first_backoff * factor).min(self.options.max_backoff)
+    }
+
+    /// Answers commands and events until told to stop or the connection ends.
+    fn serve(&self, session: &HostSession) -> Outcome {
+        self.send(HostUpdate::Phase(ConnectPhase::LoadingDomains));
+        let _watch = self.watch(session);
+        match session.host_info() {
+            Ok(info) => self.send(HostUpdate::Connected(info)),
+            Err(error) => return Outcome::TryAgain(error),
+        }
+        if let Err(error) = self.send_domains(session) {
+            return Outcome::TryAgain(error);
+        }
+        loop {
+            let result = match self.inbox.recv_timeout(self.options.refresh_interval) {
+                Ok(Inbox::Command(HostCommand::Stop)) => return Outcome::Stop,
+                Ok(Inbox::Command(HostCommand::Refresh | HostCommand::Retry))
+                | Err(mpsc::RecvTimeoutError::Timeout) => self.send_domains(session),
+                Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
+                Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
+                    return Outcome::TryAgain(connection_lost(reason));
+                }
+                Ok(_) => Ok(()),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Outcome::Stop,
+            };
+            if let Err(error) = result {
+                if !session.is_alive() {
+                    return Outcome::TryAgain(BackendError::new(
+                        ErrorKind::ConnectionLost,
+                        error.detail,
+                    ));
+                }
+                self.send(HostUpdate::Notice(error.user_message()));
+            }
+            if self.updates.is_closed() {
+                return Outcome::Stop;
+            }
+        }
+    }
+
+    fn watch(&self, session: &HostSession) -> Option<ConnectionWatch> {
         // The callbacks run on libvirt's event thread; they only post into our inbox.
         let events = Mutex::new(self.inbox_sender.clone());
         let closes = Mutex::new(self.inbox_sender.clone());
-        session.watch(
+        let watch = session.watch(
             move |event| {
                 if let Ok(inbox) = events.lock() {
                     let _ = inbox.send(Inbox::Event(event));
@@ -156,41 +412,9 @@ impl WorkerRun {
                     let _ = inbox.send(Inbox::Closed(reason));
                 }
             },
-        )
-    }
-
-    /// Answers commands and events until told to stop or the connection ends.
-    fn serve(&self, session: &HostSession) -> HostUpdate {
-        match session.host_info() {
-            Ok(info) => self.send(HostUpdate::Connected(info)),
-            Err(error) => return HostUpdate::Failed(error),
-        }
-        if let Err(error) = self.send_domains(session) {
-            return HostUpdate::Failed(error);
-        }
-        loop {
-            let result = match self.inbox.recv_timeout(self.interval) {
-                Ok(Inbox::Command(HostCommand::Stop)) => return HostUpdate::Stopped,
-                Ok(Inbox::Command(HostCommand::Refresh)) | Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.send_domains(session)
-                }
-                Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
-                Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
-                    return HostUpdate::Failed(connection_lost(reason));
-                }
-                Ok(Inbox::Closed(_)) => Ok(()),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return HostUpdate::Stopped,
-            };
-            if let Err(error) = result {
-                if !session.is_alive() {
-                    return HostUpdate::Failed(error);
-                }
-                eprintln!("hangar: {}: {}", self.uri, error.detail);
-            }
-            if self.updates.is_closed() {
-                return HostUpdate::Stopped;
-            }
-        }
+        );
+        // Without events the list still follows through polling.
+        watch.ok()
     }
 
     fn send_domains(&self, session: &HostSession) -> Result<(), BackendError> {
@@ -211,22 +435,48 @@ impl WorkerRun {
     }
 }
 
-fn connection_lost(reason: CloseReason) -> BackendError {
-    let detail = match reason {
-        CloseReason::KeepaliveTimeout => "the host stopped answering keepalive messages",
-        CloseReason::EndOfFile => "the host closed the connection",
-        _ => "the connection failed",
-    };
-    BackendError::new(ErrorKind::ConnectionLost, detail)
+/// Opens `uri`, asking again after rejected credentials until it works or the user gives up.
+fn open_with_login(
+    uri: &str,
+    login: &mut Login,
+    updates: &async_channel::Sender<HostUpdate>,
+) -> Result<HostSession, BackendError> {
+    loop {
+        login.begin_attempt();
+        let mut asked = false;
+        let mut answer = |request: &_| {
+            if !asked {
+                asked = true;
+                let _ = updates.send_blocking(HostUpdate::Phase(ConnectPhase::LoggingIn));
+            }
+            login.answer(request)
+        };
+        match HostSession::open(uri, &mut answer) {
+            Ok(session) => {
+                login.succeeded();
+                return Ok(session);
+            }
+            Err(error) if error.kind == ErrorKind::AuthFailed && !login.was_cancelled() => {
+                login.rejected(&error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
-/// A credential source that answers from a fixed user name and password, and gives up on
-/// anything else.
-pub fn fixed_credentials(username: Option<String>, password: Option<String>) -> CredentialSource {
-    use super::libvirt::ffi::CredentialKind;
-    Box::new(move |request| match request.kind {
-        CredentialKind::Username => username.clone().or_else(|| request.default.clone()),
-        CredentialKind::Password => password.clone(),
-        CredentialKind::Text => request.default.clone(),
-    })
+/// Failures that may go away by themselves: the network, a restarting daemon.
+fn is_transient(error: &BackendError) -> bool {
+    matches!(
+        error.kind,
+        ErrorKind::Unreachable | ErrorKind::ConnectionLost | ErrorKind::Other
+    )
+}
+
+fn connection_lost(reason: CloseReason) -> BackendError {
+    let detail = match reason {
+        CloseReason::KeepaliveTimeout => gettext("the host stopped answering"),
+        CloseReason::EndOfFile => gettext("the host closed the connection"),
+        _ => gettext("the connection failed"),
+    };
+    BackendError::new(ErrorKind::ConnectionLost, detail)
 }

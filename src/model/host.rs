@@ -1,16 +1,23 @@
 //! One host (libvirt connection) in the sidebar, with its live domain list.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use gettextrs::gettext;
 use gio::prelude::*;
 use glib::subclass::prelude::*;
+use glib::subclass::Signal;
 
 use super::Domain;
 use crate::backend::domain::{DomainSummary, HostInfo};
+use crate::backend::login::{CredentialPrompt, LoginSettings};
+use crate::backend::secrets;
+use crate::backend::store::SavedConnection;
 use crate::backend::uri;
-use crate::backend::worker::{fixed_credentials, HostUpdate, HostWorker};
+use crate::backend::worker::{ConnectPhase, HostCommand, HostUpdate, HostWorker, WorkerOptions};
+use crate::i18n::gettext_f;
 
 /// Where a host's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
@@ -22,9 +29,6 @@ pub enum HostStatus {
     Connected,
     Failed,
 }
-
-/// How often the domain list's figures are refreshed while connected.
-pub const DEFAULT_REFRESH: Duration = Duration::from_secs(2);
 
 mod imp {
     use super::*;
@@ -43,11 +47,18 @@ mod imp {
         pub(super) error_message: RefCell<String>,
         #[property(get)]
         pub(super) hostname: RefCell<String>,
+        /// What the connection is doing now, in words ("Logging in…").
+        #[property(get)]
+        pub(super) phase: RefCell<String>,
         #[property(get)]
         pub(super) domains: RefCell<Option<gio::ListStore>>,
         pub(super) domain_index: RefCell<HashMap<String, Domain>>,
         pub(super) worker: RefCell<Option<HostWorker>>,
         pub(super) info: RefCell<HostInfo>,
+        pub(super) saved: RefCell<Option<SavedConnection>>,
+        pub(super) prompts: RefCell<VecDeque<CredentialPrompt>>,
+        pub(super) refresh_interval: Cell<Option<Duration>>,
+        pub(super) typed_password: RefCell<Option<String>>,
     }
 
     #[glib::object_subclass]
@@ -58,6 +69,20 @@ mod imp {
 
     #[glib::derived_properties]
     impl ObjectImpl for Host {
+        fn signals() -> &'static [Signal] {
+            static SIGNALS: OnceLock<Vec<Signal>> = OnceLock::new();
+            SIGNALS.get_or_init(|| {
+                vec![
+                    // A login question is waiting in `take_prompt`.
+                    Signal::builder("credentials-needed").build(),
+                    // A sentence for a toast.
+                    Signal::builder("notice")
+                        .param_types([String::static_type()])
+                        .build(),
+                ]
+            })
+        }
+
         fn constructed(&self) {
             self.parent_constructed();
             self.domains.replace(Some(gio::ListStore::new::<Domain>()));
@@ -82,6 +107,77 @@ impl Host {
             .build()
     }
 
+    /// A host from the user's saved connections.
+    pub fn from_saved(saved: &SavedConnection) -> Self {
+        let host = Self::with_name(&saved.uri, &saved.name);
+        host.imp().saved.replace(Some(saved.clone()));
+        host
+    }
+
+    pub fn saved(&self) -> Option<SavedConnection> {
+        self.imp().saved.borrow().clone()
+    }
+
+    /// Whether the host should connect when Hangar starts.
+    pub fn autoconnect(&self) -> bool {
+        self.saved().is_some_and(|saved| saved.autoconnect)
+    }
+
+    /// A password the user just typed, for the next connection attempt only.
+    pub fn set_typed_password(&self, password: Option<String>) {
+        self.imp().typed_password.replace(password);
+    }
+
+    pub fn set_refresh_interval(&self, interval: Duration) {
+        self.imp().refresh_interval.set(Some(interval));
+    }
+
+    /// The oldest unanswered login question, for the dialog that answers it.
+    pub fn take_prompt(&self) -> Option<CredentialPrompt> {
+        self.imp().prompts.borrow_mut().pop_front()
+    }
+
+    pub fn connect_credentials_needed<F: Fn(&Self) + 'static>(
+        &self,
+        f: F,
+    ) -> glib::SignalHandlerId {
+        self.connect_local("credentials-needed", false, move |values| {
+            if let Some(host) = values.first().and_then(|value| value.get::<Self>().ok()) {
+                f(&host);
+            }
+            None
+        })
+    }
+
+    pub fn connect_notice<F: Fn(&Self, &str) + 'static>(&self, f: F) -> glib::SignalHandlerId {
+        self.connect_local("notice", false, move |values| {
+            let host = values.first().and_then(|value| value.get::<Self>().ok());
+            let message = values.get(1).and_then(|value| value.get::<String>().ok());
+            if let (Some(host), Some(message)) = (host, message) {
+                f(&host, &message);
+            }
+            None
+        })
+    }
+
+    fn login_settings(&self) -> LoginSettings {
+        let address = uri::ConnectionUri::parse(&self.uri()).ok();
+        let saved = self.saved();
+        let username = saved
+            .as_ref()
+            .and_then(|saved| saved.username.clone())
+            .or_else(|| address.as_ref().and_then(|parsed| parsed.user.clone()));
+        let host = address.and_then(|parsed| parsed.host);
+        LoginSettings {
+            keyring_key: saved.as_ref().map(|saved| saved.id.clone()),
+            keyring_label: secrets::connection_label(username.as_deref(), host.as_deref()),
+            username,
+            remember_password: saved.is_some_and(|saved| saved.remember_password),
+            host_name: self.name(),
+            typed_password: self.imp().typed_password.take(),
+        }
+    }
+
     /// The host's domains; always present after construction.
     pub fn domain_store(&self) -> gio::ListStore {
         self.imp()
@@ -97,16 +193,18 @@ impl Host {
 
     /// Starts (or restarts) the connection on a worker thread.
     pub fn connect_to_host(&self) {
-        let address = uri::ConnectionUri::parse(&self.uri()).ok();
-        let username = address.and_then(|parsed| parsed.user);
-        let worker = HostWorker::start(
-            self.uri(),
-            fixed_credentials(username, None),
-            DEFAULT_REFRESH,
-        );
+        let mut options = WorkerOptions {
+            connect_timeout: crate::config::connect_timeout(),
+            ..WorkerOptions::default()
+        };
+        if let Some(interval) = self.imp().refresh_interval.get() {
+            options.refresh_interval = interval;
+        }
+        let worker = HostWorker::start(self.uri(), self.login_settings(), options);
         let updates = worker.updates();
         // Replacing the old worker stops it; its late updates go to a closed channel.
         self.imp().worker.replace(Some(worker));
+        self.imp().prompts.borrow_mut().clear();
         self.set_status(HostStatus::Connecting, "");
         let weak = self.downgrade();
         glib::spawn_future_local(async move {
@@ -129,7 +227,23 @@ impl Host {
     /// Asks the worker for a fresh list now.
     pub fn refresh(&self) {
         if let Some(worker) = self.imp().worker.borrow().as_ref() {
-            worker.refresh();
+            worker.send(HostCommand::Refresh);
+        }
+    }
+
+    /// Tries to connect now: wakes a waiting worker, or starts one.
+    pub fn retry(&self) {
+        let woke = self
+            .imp()
+            .worker
+            .borrow()
+            .as_ref()
+            .map(|worker| worker.send(HostCommand::Retry))
+            .is_some();
+        if woke {
+            self.set_status(HostStatus::Connecting, "");
+        } else {
+            self.connect_to_host();
         }
     }
 
@@ -143,7 +257,10 @@ impl Host {
 
     fn apply(&self, update: HostUpdate) {
         match update {
-            HostUpdate::Connecting => self.set_status(HostStatus::Connecting, ""),
+            HostUpdate::Phase(phase) => {
+                self.set_status(HostStatus::Connecting, "");
+                self.set_phase(&phase_text(phase));
+            }
             HostUpdate::Connected(info) => {
                 self.imp().hostname.replace(info.hostname.clone());
                 self.imp().info.replace(info);
@@ -155,11 +272,30 @@ impl Host {
             }
             HostUpdate::DomainChanged(summary) => self.upsert_domain(&summary),
             HostUpdate::DomainRemoved(uuid) => self.remove_domain(&uuid),
+            HostUpdate::CredentialsNeeded(prompt) => {
+                self.imp().prompts.borrow_mut().push_back(prompt);
+                self.emit_by_name::<()>("credentials-needed", &[]);
+            }
+            HostUpdate::Notice(message) => self.emit_by_name::<()>("notice", &[&message]),
             HostUpdate::Failed(error) => {
-                self.imp().worker.replace(None);
+                self.set_phase("");
                 self.set_status(HostStatus::Failed, &error.user_message());
             }
+            HostUpdate::Retrying(pause) => {
+                let seconds = pause.as_secs().max(1).to_string();
+                self.set_phase(&gettext_f(
+                    "Trying again in {seconds} s",
+                    &[("seconds", &seconds)],
+                ));
+            }
             HostUpdate::Stopped => self.set_status(HostStatus::Disconnected, ""),
+        }
+    }
+
+    fn set_phase(&self, text: &str) {
+        if *self.imp().phase.borrow() != text {
+            self.imp().phase.replace(text.to_owned());
+            self.notify_phase();
         }
     }
 
@@ -227,5 +363,13 @@ impl Host {
         if let Some(position) = store.find(&domain) {
             store.remove(position);
         }
+    }
+}
+
+fn phase_text(phase: ConnectPhase) -> String {
+    match phase {
+        ConnectPhase::Opening => gettext("Contacting the host…"),
+        ConnectPhase::LoggingIn => gettext("Logging in…"),
+        ConnectPhase::LoadingDomains => gettext("Loading virtual machines…"),
     }
 }

@@ -4,8 +4,8 @@ use std::cell::RefCell;
 
 use adw::subclass::prelude::*;
 use gettextrs::gettext;
-use gtk::glib;
 use gtk::prelude::*;
+use gtk::{gio, glib};
 
 use crate::backend::uri::ConnectionUri;
 use crate::model::{Host, HostStatus};
@@ -26,6 +26,8 @@ mod imp {
         pub(super) spinner: TemplateChild<gtk::Spinner>,
         #[template_child]
         pub(super) status_icon: TemplateChild<gtk::Image>,
+        #[template_child]
+        pub(super) menu_button: TemplateChild<gtk::MenuButton>,
         pub(super) host: RefCell<Option<Host>>,
     }
 
@@ -74,6 +76,7 @@ impl HostRow {
             move |host| row.show_status(host)
         ));
         row.show_status(host);
+        imp.menu_button.set_menu_model(Some(&host_menu(host)));
         imp.host.replace(Some(host.clone()));
         row
     }
@@ -101,4 +104,26 @@ impl HostRow {
         imp.status_icon
             .set_tooltip_text(Some(&host.error_message()));
     }
+}
+
+/// Connect, disconnect, edit and remove, aimed at this host by its address.
+fn host_menu(host: &Host) -> gio::Menu {
+    let target = host.uri().to_variant();
+    let menu = gio::Menu::new();
+    let item = |label: String, action: &str| {
+        let item = gio::MenuItem::new(Some(&label), None);
+        item.set_action_and_target_value(Some(action), Some(&target));
+        item
+    };
+    let session = gio::Menu::new();
+    session.append_item(&item(gettext("_Connect"), "app.connect-host"));
+    session.append_item(&item(gettext("_Disconnect"), "app.disconnect-host"));
+    menu.append_section(None, &session);
+    if host.saved().is_some() {
+        let manage = gio::Menu::new();
+        manage.append_item(&item(gettext("_Edit…"), "app.edit-host"));
+        manage.append_item(&item(gettext("_Remove"), "app.remove-host"));
+        menu.append_section(None, &manage);
+    }
+    menu
 }

@@ -1,9 +1,13 @@
 //! The user interface: one window or widget per file, each with its `.ui` template.
 
+mod connection_dialog;
+mod credentials_dialog;
 mod domain_row;
 mod host_row;
 mod window;
 
+pub use connection_dialog::{ConnectionDialog, ConnectionResult};
+pub use credentials_dialog::CredentialsDialog;
 pub use domain_row::DomainRow;
 pub use host_row::HostRow;
 pub use window::Window;

@@ -62,7 +62,7 @@ mod imp {
             });
             klass.install_action("win.reconnect", None, |window, _, _| {
                 if let Some(host) = window.current_host() {
-                    host.connect_to_host();
+                    host.retry();
                 }
             });
         }
@@ -144,6 +144,17 @@ impl Window {
             return;
         };
         if let Some(row) = imp.host_list.row_at_index(position as i32) {
+            imp.host_list.select_row(Some(&row));
+        }
+    }
+
+    /// Shows the first host when none is selected yet (e.g. after loading saved hosts).
+    pub fn select_first_host_if_none(&self) {
+        let imp = self.imp();
+        if imp.current_host.borrow().is_some() {
+            return;
+        }
+        if let Some(row) = imp.host_list.row_at_index(0) {
             imp.host_list.select_row(Some(&row));
         }
     }
@@ -255,7 +266,8 @@ impl Window {
         let handlers = vec![
             host.connect_notify_local(Some("status"), redraw.clone()),
             host.connect_notify_local(Some("error-message"), redraw.clone()),
-            host.connect_notify_local(Some("name"), redraw),
+            host.connect_notify_local(Some("name"), redraw.clone()),
+            host.connect_notify_local(Some("phase"), redraw),
         ];
         imp.host_handlers.replace(handlers);
         let store = host.domain_store();
@@ -298,15 +310,23 @@ impl Window {
         let page = match status {
             HostStatus::Connecting => "connecting",
             HostStatus::Failed => {
-                imp.failed_page.set_description(Some(&host.error_message()));
+                let description = [host.error_message(), host.phase()]
+                    .into_iter()
+                    .filter(|text| !text.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                imp.failed_page.set_description(Some(&description));
                 "failed"
             }
             HostStatus::Disconnected => "disconnected",
             HostStatus::Connected if host.domain_store().n_items() == 0 => "empty",
             HostStatus::Connected => "domains",
         };
-        imp.connecting_page
-            .set_description(Some(&gettext("Waiting for the host to answer")));
+        let mut phase = host.phase();
+        if phase.is_empty() {
+            phase = gettext("Waiting for the host to answer");
+        }
+        imp.connecting_page.set_description(Some(&phase));
         imp.content_stack.set_visible_child_name(page);
     }
 

@@ -103,6 +103,14 @@ pub fn app_turn() -> std::sync::MutexGuard<'static, ()> {
 impl RunningApp {
     /// Starts `hangar ARGS` with the test bed's environment; `None` outside the test bed.
     pub fn start(args: &[&str]) -> Option<(Self, std::sync::MutexGuard<'static, ()>)> {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like `start`, with extra environment variables for the app alone.
+    pub fn start_with_env(
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Option<(Self, std::sync::MutexGuard<'static, ()>)> {
         testbed_var("HANGAR_TEST_DESKTOP")?;
         let turn = app_turn();
         wait_until_no_instance_runs();
@@ -110,6 +118,7 @@ impl RunningApp {
         let log = std::fs::File::create(&log_path).expect("app log");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_hangar"))
             .args(args)
+            .envs(env.iter().copied())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
@@ -219,5 +228,68 @@ pub fn run_atspi(args: &[&str]) -> Result<String, String> {
             "{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         ))
+    }
+}
+
+/// Runs `tests/testbed/libvirtd.sh ACTION` (stop, launch, restart) on the test bed's daemon.
+pub fn testbed_libvirtd(action: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/libvirtd.sh");
+    let output = std::process::Command::new("bash")
+        .arg(script)
+        .arg(action)
+        .output()
+        .expect("run libvirtd.sh");
+    assert!(
+        output.status.success(),
+        "libvirtd.sh {action} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Login settings for the test bed's SASL user, with nothing saved.
+pub fn login_settings(login: &SaslLogin) -> hangar::backend::login::LoginSettings {
+    hangar::backend::login::LoginSettings {
+        username: Some(login.user.clone()),
+        host_name: "test bed".into(),
+        ..Default::default()
+    }
+}
+
+/// Worker options that make tests quick: short pauses and timeouts.
+pub fn quick_options() -> hangar::backend::worker::WorkerOptions {
+    hangar::backend::worker::WorkerOptions {
+        refresh_interval: Duration::from_secs(600),
+        connect_timeout: Duration::from_secs(5),
+        auto_reconnect: true,
+        first_backoff: Duration::from_millis(300),
+        max_backoff: Duration::from_secs(2),
+    }
+}
+
+/// Reads updates until `pick` returns something, answering nothing else; panics after
+/// `timeout` with what was seen.
+pub fn next_update<T>(
+    updates: &async_channel::Receiver<hangar::backend::worker::HostUpdate>,
+    timeout: Duration,
+    mut pick: impl FnMut(hangar::backend::worker::HostUpdate) -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        match updates.try_recv() {
+            Ok(update) => {
+                seen.push(format!("{update:?}"));
+                if let Some(found) = pick(update) {
+                    return found;
+                }
+            }
+            Err(async_channel::TryRecvError::Empty) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(async_channel::TryRecvError::Closed) => panic!("the worker ended; saw {seen:#?}"),
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("nothing matched within {timeout:?}; saw {seen:#?}");
+        }
     }
 }

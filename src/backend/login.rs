@@ -1,0 +1,254 @@
+//! Answers libvirt's authentication questions on a host's worker thread: from the saved user
+//! name and the keyring first, else by asking the user through the UI and waiting.
+//!
+//! A typed password is stored only after libvirt accepted it, so a wrong one never replaces
+//! a working one.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use super::error::BackendError;
+use super::libvirt::ffi::{CredentialKind, CredentialRequest};
+use super::secrets;
+
+/// How a host logs in.
+#[derive(Clone, Default)]
+pub struct LoginSettings {
+    /// Where the password lives in the keyring; `None` for hosts that are not saved.
+    pub keyring_key: Option<String>,
+    /// The keyring item's label, naming user and host.
+    pub keyring_label: String,
+    pub username: Option<String>,
+    /// Use and keep the password in the keyring.
+    pub remember_password: bool,
+    /// The host's name, for the question the user sees.
+    pub host_name: String,
+    /// A password the user just typed (e.g. in the add-connection dialog), tried first and
+    /// kept in the keyring only if the host accepts it and `remember_password` is set.
+    pub typed_password: Option<String>,
+}
+
+impl std::fmt::Debug for LoginSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginSettings")
+            .field("keyring_key", &self.keyring_key)
+            .field("username", &self.username)
+            .field("remember_password", &self.remember_password)
+            .field("host_name", &self.host_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the user typed.
+#[derive(Clone)]
+pub struct PromptAnswer {
+    pub username: String,
+    pub password: String,
+    pub remember: bool,
+}
+
+impl std::fmt::Debug for PromptAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptAnswer")
+            .field("username", &self.username)
+            .field("remember", &self.remember)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A question for the user; the worker waits until `answer` is called (or it is dropped).
+pub struct CredentialPrompt {
+    pub host_name: String,
+    pub username: Option<String>,
+    /// Why the user is asked again, when a previous answer was rejected.
+    pub reason: Option<String>,
+    /// Whether "Remember password" makes sense (the host is saved and the keyring works).
+    pub offer_remember: bool,
+    pub remember_default: bool,
+    reply: mpsc::Sender<Option<PromptAnswer>>,
+}
+
+impl CredentialPrompt {
+    /// Gives the worker the user's answer; `None` cancels the login.
+    pub fn answer(self, answer: Option<PromptAnswer>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+impl std::fmt::Debug for CredentialPrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialPrompt")
+            .field("host_name", &self.host_name)
+            .field("username", &self.username)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a login asks its questions and reports what the user should know.
+pub trait LoginUi: Send {
+    /// Shows `prompt`; the answer comes back through the prompt itself.
+    fn ask(&self, prompt: CredentialPrompt);
+    /// The user answered (or closed the question).
+    fn answered(&self) {}
+    /// A sentence worth a toast (e.g. the keyring cannot be used).
+    fn notice(&self, message: String);
+}
+
+/// The keyring problem is said once per run, not once per host.
+static KEYRING_PROBLEM_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// The credentials of one host across its login attempts.
+pub struct Login {
+    settings: LoginSettings,
+    ui: Box<dyn LoginUi>,
+    stored_password_tried: bool,
+    keyring_usable: bool,
+    /// What the user typed for the current attempt.
+    typed: Option<PromptAnswer>,
+    rejection: Option<String>,
+    cancelled: bool,
+}
+
+impl Login {
+    pub fn new(settings: LoginSettings, ui: Box<dyn LoginUi>) -> Self {
+        Self {
+            settings,
+            ui,
+            stored_password_tried: false,
+            keyring_usable: true,
+            typed: None,
+            rejection: None,
+            cancelled: false,
+        }
+    }
+
+    /// Starts a fresh attempt: answers typed for the previous one are forgotten.
+    pub fn begin_attempt(&mut self) {
+        self.typed = None;
+        self.cancelled = false;
+    }
+
+    /// Answers one of libvirt's questions; `None` gives up.
+    pub fn answer(&mut self, request: &CredentialRequest) -> Option<String> {
+        match request.kind {
+            CredentialKind::Username => self.username(request),
+            CredentialKind::Password => self.password(),
+            CredentialKind::Text => request.default.clone(),
+        }
+    }
+
+    /// The user closed the question: the attempt failed because of that, not the host.
+    pub fn was_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// libvirt rejected the answers: the next attempt asks the user, saying why.
+    pub fn rejected(&mut self, error: &BackendError) {
+        self.rejection = Some(error.user_message());
+    }
+
+    /// libvirt accepted the answers: keep or forget a typed password as the user chose.
+    pub fn succeeded(&mut self) {
+        self.rejection = None;
+        let Some(typed) = self.typed.take() else {
+            return;
+        };
+        self.settings.username = Some(typed.username.clone());
+        let Some(key) = self.settings.keyring_key.clone() else {
+            return;
+        };
+        if !self.keyring_usable {
+            return;
+        }
+        let result = if typed.remember {
+            secrets::store_password(&key, &self.settings.keyring_label, &typed.password)
+        } else {
+            secrets::delete_password(&key)
+        };
+        if let Err(error) = result {
+            self.report_keyring_problem(&error);
+        }
+    }
+
+    fn username(&mut self, request: &CredentialRequest) -> Option<String> {
+        if let Some(typed) = &self.typed {
+            return Some(typed.username.clone());
+        }
+        if let Some(username) = &self.settings.username {
+            return Some(username.clone());
+        }
+        if let Some(default) = &request.default {
+            return Some(default.clone());
+        }
+        self.ask().map(|typed| typed.username)
+    }
+
+    fn password(&mut self) -> Option<String> {
+        if let Some(typed) = &self.typed {
+            return Some(typed.password.clone());
+        }
+        if let Some(password) = self.settings.typed_password.take() {
+            let typed = PromptAnswer {
+                username: self.settings.username.clone().unwrap_or_default(),
+                password,
+                remember: self.settings.remember_password,
+            };
+            self.typed = Some(typed.clone());
+            return Some(typed.password);
+        }
+        if !self.stored_password_tried && self.rejection.is_none() {
+            self.stored_password_tried = true;
+            if let Some(password) = self.stored_password() {
+                return Some(password);
+            }
+        }
+        self.ask().map(|typed| typed.password)
+    }
+
+    fn stored_password(&mut self) -> Option<String> {
+        let key = self.settings.keyring_key.clone()?;
+        if !self.settings.remember_password {
+            return None;
+        }
+        match secrets::lookup_password(&key) {
+            Ok(password) => password,
+            Err(error) => {
+                self.report_keyring_problem(&error);
+                None
+            }
+        }
+    }
+
+    /// Asks the user and blocks this (worker) thread until they answer.
+    fn ask(&mut self) -> Option<PromptAnswer> {
+        let (reply, answer) = mpsc::channel();
+        self.ui.ask(CredentialPrompt {
+            host_name: self.settings.host_name.clone(),
+            username: self.settings.username.clone(),
+            reason: self.rejection.clone(),
+            offer_remember: self.settings.keyring_key.is_some() && self.keyring_usable,
+            remember_default: self.settings.remember_password,
+            reply,
+        });
+        let answer = answer.recv();
+        self.ui.answered();
+        match answer {
+            Ok(Some(typed)) => {
+                self.typed = Some(typed.clone());
+                Some(typed)
+            }
+            _ => {
+                self.cancelled = true;
+                None
+            }
+        }
+    }
+
+    fn report_keyring_problem(&mut self, error: &secrets::SecretError) {
+        self.keyring_usable = false;
+        if !KEYRING_PROBLEM_REPORTED.swap(true, Ordering::Relaxed) {
+            self.ui.notice(error.to_string());
+        }
+    }
+}

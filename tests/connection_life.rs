@@ -1,0 +1,201 @@
+//! A host's connection through its life against the real test bed: logging in with what is
+//! saved or typed, wrong passwords, a daemon that goes away and comes back, a host that hangs.
+//!
+//! These tests stop and start the test bed's libvirtd, so they take turns.
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hangar::backend::error::ErrorKind;
+use hangar::backend::login::{CredentialPrompt, PromptAnswer};
+use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker};
+
+static DAEMON_TURN: Mutex<()> = Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    DAEMON_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn next_prompt(updates: &async_channel::Receiver<HostUpdate>) -> CredentialPrompt {
+    common::next_update(updates, PATIENCE, |update| match update {
+        HostUpdate::CredentialsNeeded(prompt) => Some(prompt),
+        HostUpdate::Domains(_) => panic!("connected without asking"),
+        _ => None,
+    })
+}
+
+fn wait_for_guest(updates: &async_channel::Receiver<HostUpdate>, guest: &str) {
+    common::next_update(updates, PATIENCE, |update| match update {
+        HostUpdate::Domains(list) => list.iter().any(|domain| domain.name == guest).then_some(()),
+        HostUpdate::CredentialsNeeded(prompt) => panic!("asked for credentials: {prompt:?}"),
+        _ => None,
+    })
+}
+
+fn answer(prompt: CredentialPrompt, user: &str, password: &str) {
+    prompt.answer(Some(PromptAnswer {
+        username: user.to_owned(),
+        password: password.to_owned(),
+        remember: false,
+    }));
+}
+
+#[test]
+fn wrong_password_asks_again_with_the_reason() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let _turn = turn();
+    let worker = HostWorker::start(
+        login.uri.clone(),
+        common::login_settings(&login),
+        common::quick_options(),
+    );
+    let updates = worker.updates();
+    let first = next_prompt(&updates);
+    assert_eq!(first.username.as_deref(), Some(login.user.as_str()));
+    assert!(first.reason.is_none(), "the first question has no reason");
+    answer(first, &login.user, "wrong-password");
+    let second = next_prompt(&updates);
+    let reason = second.reason.clone().expect("asked again with a reason");
+    assert!(reason.contains("did not accept"), "{reason}");
+    assert!(!reason.contains("wrong-password"));
+    answer(second, &login.user, &login.password);
+    wait_for_guest(&updates, &guest);
+}
+
+#[test]
+fn cancelling_the_question_stops_until_retry() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let _turn = turn();
+    let worker = HostWorker::start(
+        login.uri.clone(),
+        common::login_settings(&login),
+        common::quick_options(),
+    );
+    let updates = worker.updates();
+    next_prompt(&updates).answer(None);
+    let error = common::next_update(&updates, PATIENCE, |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
+    assert_eq!(error.kind, ErrorKind::AuthFailed);
+    std::thread::sleep(Duration::from_millis(800));
+    while let Ok(update) = updates.try_recv() {
+        assert!(
+            !matches!(
+                update,
+                HostUpdate::Retrying(_) | HostUpdate::CredentialsNeeded(_)
+            ),
+            "a cancelled login must wait for the user, got {update:?}"
+        );
+    }
+    worker.send(HostCommand::Retry);
+    next_prompt(&updates).answer(None);
+}
+
+#[test]
+fn host_down_at_start_connects_once_it_is_up() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let _turn = turn();
+    common::testbed_libvirtd("stop");
+    let mut settings = common::login_settings(&login);
+    settings.typed_password = Some(login.password.clone());
+    let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
+    let updates = worker.updates();
+    let error = common::next_update(&updates, PATIENCE, |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
+    // A demo host meanwhile works: one slow host never holds up another.
+    let other = HostWorker::start(
+        format!("test://{}", common::demo_fixture().display()),
+        Default::default(),
+        common::quick_options(),
+    );
+    common::next_update(&other.updates(), PATIENCE, |update| match update {
+        HostUpdate::Domains(list) => (!list.is_empty()).then_some(()),
+        _ => None,
+    });
+    common::testbed_libvirtd("launch");
+    assert_eq!(error.kind, ErrorKind::Unreachable);
+    wait_for_guest(&updates, &guest);
+}
+
+#[test]
+fn daemon_restart_while_connected_reconnects_by_itself() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let _turn = turn();
+    let mut settings = common::login_settings(&login);
+    settings.typed_password = Some(login.password.clone());
+    let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
+    let updates = worker.updates();
+    wait_for_guest(&updates, &guest);
+    common::testbed_libvirtd("restart");
+    let error = common::next_update(&updates, PATIENCE, |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            error.kind,
+            ErrorKind::ConnectionLost | ErrorKind::Unreachable
+        ),
+        "{error:?}"
+    );
+    wait_for_guest(&updates, &guest);
+}
+
+#[test]
+fn host_that_never_answers_times_out_with_a_message() {
+    // Accepts the TCP connection, then says nothing, like a wedged daemon.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+    let port = listener.local_addr().expect("address").port();
+    let held = std::thread::spawn(move || {
+        let connections: Vec<_> = listener.incoming().take(1).flatten().collect();
+        std::thread::sleep(Duration::from_secs(8));
+        drop(connections);
+    });
+    let mut options = common::quick_options();
+    options.connect_timeout = Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let worker = HostWorker::start(
+        format!("qemu+tcp://127.0.0.1:{port}/system"),
+        Default::default(),
+        options,
+    );
+    let error = common::next_update(&worker.updates(), PATIENCE, |update| match update {
+        HostUpdate::Failed(error) => Some(error),
+        _ => None,
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        error
+            .user_message()
+            .contains("did not answer within 2 seconds"),
+        "{}",
+        error.user_message()
+    );
+    drop(worker);
+    let _ = held.join();
+}

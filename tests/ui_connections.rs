@@ -1,0 +1,183 @@
+//! Saved connections in the real app: the password asked once, kept in the keyring, and
+//! used on the next start; a host that never answers leaves the window responsive.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::RunningApp;
+
+fn config_file() -> Option<PathBuf> {
+    let config = common::testbed_var("XDG_CONFIG_HOME")?;
+    Some(Path::new(&config).join("hangar/connections.toml"))
+}
+
+/// A saved TCP+SASL connection to the test bed, with no password anywhere yet.
+fn save_test_bed_connection(login: &common::SaslLogin) -> PathBuf {
+    let path = config_file().expect("XDG_CONFIG_HOME");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("config dir");
+    let text = format!(
+        "version = 1\n\n[[connection]]\nid = \"testbed0001\"\nname = \"Test bed\"\n\
+         uri = \"{}\"\nusername = \"{}\"\nautoconnect = true\nremember_password = true\n",
+        login.uri, login.user
+    );
+    std::fs::write(&path, text).expect("write connections.toml");
+    path
+}
+
+fn keyring_items() -> String {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", "io.github.hangarvm.Hangar"])
+        .output()
+        .expect("run secret-tool");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn files_containing(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_symlink() {
+            continue;
+        }
+        if path.is_dir() {
+            files_containing(&path, needle, found);
+        } else if std::fs::read(&path).is_ok_and(|bytes| {
+            bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        }) {
+            found.push(path);
+        }
+    }
+}
+
+fn atspi(app: &RunningApp, args: &[&str]) {
+    let pid = app.pid().to_string();
+    let mut full = vec![args[0], "--pid", &pid, "Hangar"];
+    full.extend_from_slice(&args[1..]);
+    if let Err(dump) = common::run_atspi(&full) {
+        panic!("atspi {args:?} failed:\n{dump}\n{}", app.log());
+    }
+}
+
+#[test]
+fn password_asked_once_then_kept_in_the_keyring() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let home = common::testbed_var("HOME").expect("HOME");
+    save_test_bed_connection(&login);
+
+    // First start: nothing in the keyring, so Hangar asks.
+    let Some((app, turn)) = RunningApp::start(&[]) else {
+        return;
+    };
+    app.wait_for_names(60, &["Log In to Test bed", "Password", "Remember password"])
+        .expect("the login question");
+    common::run_atspi(&["type", "wrong-password"]).expect("type");
+    common::run_atspi(&["key", "Return"]).expect("press Return");
+    app.wait_for_names(
+        60,
+        &["The host did not accept the user name or password. Try again."],
+    )
+    .expect("asked again with the reason");
+    assert!(
+        !keyring_items().contains("testbed0001"),
+        "a rejected password must not be stored"
+    );
+    common::run_atspi(&["type", &login.password]).expect("type");
+    common::run_atspi(&["key", "Return"]).expect("press Return");
+    app.wait_for_names(60, &[&guest, "Running"])
+        .expect("the guest is listed");
+    app.screenshot("saved-connection-first-login");
+    drop(app);
+    drop(turn);
+
+    let items = keyring_items();
+    assert!(
+        items.contains("testbed0001"),
+        "the password is in the keyring:\n{items}"
+    );
+    assert!(
+        items.contains(&login.user),
+        "the label names the user:\n{items}"
+    );
+    let mut leaks = Vec::new();
+    files_containing(Path::new(&home), &login.password, &mut leaks);
+    assert!(leaks.is_empty(), "the password is in files: {leaks:?}");
+
+    // Second start: connects with the stored password, without asking.
+    let Some((app, _turn)) = RunningApp::start(&[]) else {
+        return;
+    };
+    app.wait_for_names(60, &[&guest, "Running"])
+        .expect("connected again");
+    let asked = common::run_atspi(&[
+        "wait-names",
+        "--pid",
+        &app.pid().to_string(),
+        "Hangar",
+        "1",
+        "Log In to Test bed",
+    ]);
+    assert!(
+        asked.is_err(),
+        "Hangar asked again although the password was saved"
+    );
+    app.screenshot("saved-connection-second-start");
+}
+
+#[test]
+fn host_that_never_answers_leaves_the_window_responsive() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        // Accept and hold every connection; never say a word.
+        let held: Vec<_> = listener.incoming().take(8).flatten().collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let Some(dir) = common::testbed_var("TESTBED_DIR") else {
+        return;
+    };
+    let report = Path::new(&dir).join("stall-report.txt");
+    let uri = format!("qemu+tcp://127.0.0.1:{port}/system");
+    let env = [
+        ("HANGAR_STALL_REPORT", report.as_os_str()),
+        ("HANGAR_CONNECT_TIMEOUT", std::ffi::OsStr::new("4")),
+    ];
+    let Some((app, _turn)) = RunningApp::start_with_env(&["--connect", &uri], &env) else {
+        return;
+    };
+    atspi(&app, &["wait-names", "20", "Contacting the host…"]);
+    atspi(&app, &["click", "Main Menu"]);
+    atspi(&app, &["wait-names", "10", "Open Demo Host"]);
+    common::run_atspi(&["key", "Escape"]).expect("close the menu");
+    atspi(&app, &["wait-names", "30", "Could Not Connect"]);
+    app.wait_for_names(
+        10,
+        &["Could not reach the host. The host did not answer within 4 seconds."],
+    )
+    .expect("the timeout is explained");
+    app.screenshot("hung-host");
+    std::thread::sleep(Duration::from_millis(1200));
+    let text = std::fs::read_to_string(&report).expect("stall report");
+    let stall_ms: u64 = text
+        .trim()
+        .strip_prefix("max_stall_ms=")
+        .and_then(|value| value.parse().ok())
+        .expect("a stall figure");
+    eprintln!("longest main loop stall while a host hung: {stall_ms} ms");
+    assert!(stall_ms < 500, "the window froze for {stall_ms} ms");
+}
