@@ -79,8 +79,34 @@ impl std::error::Error for BackendError {}
 
 impl From<LibvirtError> for BackendError {
     fn from(error: LibvirtError) -> Self {
+        if let Some(explained) = explain_ssh_failure(&error.message) {
+            return explained;
+        }
         Self::new(kind_of_libvirt_code(error.code), error.message)
     }
+}
+
+/// ssh's own words, relayed by libvirt, turned into what the user can do about them.
+fn explain_ssh_failure(message: &str) -> Option<BackendError> {
+    let sentence = if message.contains("Host key verification failed")
+        || message.contains("authenticity of host")
+    {
+        gettext(
+            "This computer does not know the host’s ssh key yet. Connect once with “ssh” in a terminal to check and accept the key, then try again.",
+        )
+    } else if message.contains("passphrase") {
+        gettext(
+            "Your ssh key needs its passphrase. Add the key to your ssh agent (ssh-add) or choose a key without a passphrase, then try again.",
+        )
+    } else if message.contains("Permission denied (publickey") {
+        gettext(
+            "The host did not accept any of your ssh keys. Check the user name and that your public key is in the host’s authorized_keys.",
+        )
+    } else {
+        return None;
+    };
+    // Not `AuthFailed`: asking for the password again would not help.
+    Some(BackendError::new(ErrorKind::InvalidInput, sentence))
 }
 
 impl From<virt::error::Error> for BackendError {
@@ -135,6 +161,28 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::AuthFailed);
         assert!(error.user_message().ends_with('.'));
         assert!(!error.user_message().contains("authentication failed:"));
+    }
+
+    #[test]
+    fn ssh_trouble_says_what_to_do() {
+        let error: BackendError = LibvirtError {
+            code: sys::VIR_ERR_SYSTEM_ERROR as i32,
+            message: "Cannot recv data: Host key verification failed.: Connection reset by peer"
+                .into(),
+        }
+        .into();
+        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert!(error
+            .user_message()
+            .contains("does not know the host’s ssh key"));
+        let error: BackendError = LibvirtError {
+            code: sys::VIR_ERR_SYSTEM_ERROR as i32,
+            message: "Cannot recv data: user@h: Permission denied (publickey,password).".into(),
+        }
+        .into();
+        assert!(error
+            .user_message()
+            .contains("did not accept any of your ssh keys"));
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub struct Login {
     keyring_usable: bool,
     /// What the user typed for the current attempt.
     typed: Option<PromptAnswer>,
+    /// Answers the host accepted this run, reused (from memory only) to reconnect.
+    accepted: Option<PromptAnswer>,
     rejection: Option<String>,
     cancelled: bool,
 }
@@ -118,6 +120,7 @@ impl Login {
             stored_password_tried: false,
             keyring_usable: true,
             typed: None,
+            accepted: None,
             rejection: None,
             cancelled: false,
         }
@@ -146,6 +149,7 @@ impl Login {
     /// libvirt rejected the answers: the next attempt asks the user, saying why.
     pub fn rejected(&mut self, error: &BackendError) {
         self.rejection = Some(error.user_message());
+        self.accepted = None;
     }
 
     /// libvirt accepted the answers: keep or forget a typed password as the user chose.
@@ -155,6 +159,7 @@ impl Login {
             return;
         };
         self.settings.username = Some(typed.username.clone());
+        self.accepted = Some(typed.clone());
         let Some(key) = self.settings.keyring_key.clone() else {
             return;
         };
@@ -187,6 +192,9 @@ impl Login {
     fn password(&mut self) -> Option<String> {
         if let Some(typed) = &self.typed {
             return Some(typed.password.clone());
+        }
+        if let (Some(accepted), None) = (&self.accepted, &self.rejection) {
+            return Some(accepted.password.clone());
         }
         if let Some(password) = self.settings.typed_password.take() {
             let typed = PromptAnswer {
