@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hangar::backend::error::ErrorKind;
 use hangar::backend::login::{CredentialPrompt, PromptAnswer};
+use hangar::backend::secrets;
 use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker};
 
 static DAEMON_TURN: Mutex<()> = Mutex::new(());
@@ -198,4 +199,49 @@ fn host_that_never_answers_times_out_with_a_message() {
     );
     drop(worker);
     let _ = held.join();
+}
+
+#[test]
+fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    if common::testbed_var("HANGAR_TEST_DESKTOP").is_none() {
+        return;
+    }
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let _turn = turn();
+    let key = "connection-life-stale";
+    let label = secrets::connection_label(Some(&login.user), Some("127.0.0.1"));
+    secrets::store_password(key, &label, "stale-password").expect("seed the keyring");
+    let mut settings = common::login_settings(&login);
+    settings.keyring_key = Some(key.to_owned());
+    settings.keyring_label = label;
+    settings.remember_password = true;
+    let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
+    let updates = worker.updates();
+
+    // The saved password is tried first, rejected, and the user is asked with the reason.
+    let prompt = next_prompt(&updates);
+    assert!(
+        prompt.reason.is_some(),
+        "the user learns why they are asked"
+    );
+    assert_eq!(
+        secrets::lookup_password(key).expect("lookup").as_deref(),
+        Some("stale-password"),
+        "nothing is replaced before a login succeeds"
+    );
+    prompt.answer(Some(PromptAnswer {
+        username: login.user.clone(),
+        password: login.password.clone(),
+        remember: true,
+    }));
+    wait_for_guest(&updates, &guest);
+    assert_eq!(
+        secrets::lookup_password(key).expect("lookup"),
+        Some(login.password.clone()),
+        "the working password replaced the stale one"
+    );
+    secrets::delete_password(key).expect("clean up");
 }
