@@ -14,7 +14,7 @@ run: deps toolchain
 
 test: deps toolchain lint
 	$(CARGO) build --all-targets
-	HANGAR_REQUIRE_TESTBED=1 tests/testbed/run.sh $(CARGO) test --all-targets
+	HANGAR_REQUIRE_TESTBED=1 tests/testbed/run.sh $(CARGO) test --all-targets --no-fail-fast
 
 deps:
 	@tools/install-deps.sh

@@ -1,6 +1,7 @@
 //! Everything that talks to libvirt or stores connections. Never imports GTK, so it can be
 //! tested without a display.
 
+pub mod actions;
 pub mod connection_form;
 pub mod domain;
 pub mod error;
@@ -8,5 +9,6 @@ pub mod libvirt;
 pub mod login;
 pub mod secrets;
 pub mod store;
+pub mod summary;
 pub mod uri;
 pub mod worker;

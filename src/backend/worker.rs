@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use gettextrs::gettext;
 
+use super::actions::{self, DomainAction};
 use super::domain::{DomainSummary, HostInfo};
 use super::error::{BackendError, ErrorKind};
 use super::libvirt::ffi::{CloseReason, ConnectionWatch, DomainEvent};
 use super::libvirt::session::HostSession;
 use super::login::{CredentialPrompt, Login, LoginSettings, LoginUi};
+use super::summary::{self, HostSummary};
 
 /// Tunables of a worker.
 #[derive(Debug, Clone)]
@@ -53,6 +55,13 @@ pub enum HostCommand {
     Refresh,
     /// Connect now (after a failure, instead of waiting for the next attempt).
     Retry,
+    /// Run a lifecycle action on each of these domains.
+    Domains {
+        uuids: Vec<String>,
+        action: DomainAction,
+    },
+    /// Collect the host summary.
+    FetchSummary,
     /// Close the connection and end the thread.
     Stop,
 }
@@ -77,6 +86,13 @@ pub enum HostUpdate {
     DomainChanged(DomainSummary),
     /// The domain with this UUID is gone.
     DomainRemoved(String),
+    /// An action failed on one domain (the others in the same command went on).
+    ActionFailed {
+        domain: String,
+        action: DomainAction,
+        error: BackendError,
+    },
+    Summary(Box<HostSummary>),
     /// The user must answer a login question; the worker waits for it.
     CredentialsNeeded(CredentialPrompt),
     /// Something the user should know that is not a failure of this host.
@@ -141,6 +157,21 @@ impl HostWorker {
 
     pub fn send(&self, command: HostCommand) {
         let _ = self.inbox.send(Inbox::Command(command));
+    }
+
+    /// A handle that sends commands without owning the worker (dropping it stops nothing).
+    pub fn sender(&self) -> CommandSender {
+        CommandSender(self.inbox.clone())
+    }
+}
+
+/// Sends commands to a worker; see `HostWorker::sender`.
+#[derive(Clone)]
+pub struct CommandSender(mpsc::Sender<Inbox>);
+
+impl CommandSender {
+    pub fn send(&self, command: HostCommand) {
+        let _ = self.0.send(Inbox::Command(command));
     }
 }
 
@@ -376,6 +407,12 @@ impl WorkerRun {
                 Ok(Inbox::Command(HostCommand::Refresh | HostCommand::Retry))
                 | Err(mpsc::RecvTimeoutError::Timeout) => self.send_domains(session),
                 Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
+                Ok(Inbox::Command(HostCommand::Domains { uuids, action })) => {
+                    self.run_actions(session, &uuids, &action);
+                    Ok(())
+                }
+                Ok(Inbox::Command(HostCommand::FetchSummary)) => summary::collect(session)
+                    .map(|summary| self.send(HostUpdate::Summary(Box::new(summary)))),
                 Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
                     return Outcome::TryAgain(connection_lost(reason));
                 }
@@ -415,6 +452,27 @@ impl WorkerRun {
         );
         // Without events the list still follows through polling.
         watch.ok()
+    }
+
+    /// Runs `action` on every domain; each failure is reported and the rest go on. The
+    /// domain's row is refreshed afterwards, so a pending state always ends.
+    fn run_actions(&self, session: &HostSession, uuids: &[String], action: &DomainAction) {
+        for uuid in uuids {
+            if let Err(error) = actions::run(session, uuid, action) {
+                let domain = session
+                    .domain(uuid)
+                    .ok()
+                    .flatten()
+                    .map(|summary| summary.name)
+                    .unwrap_or_default();
+                self.send(HostUpdate::ActionFailed {
+                    domain,
+                    action: action.clone(),
+                    error,
+                });
+            }
+            let _ = self.send_domain(session, uuid);
+        }
     }
 
     fn send_domains(&self, session: &HostSession) -> Result<(), BackendError> {

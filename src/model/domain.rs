@@ -29,6 +29,9 @@ mod imp {
         pub(super) vcpus: Cell<u32>,
         #[property(get)]
         pub(super) memory_kib: Cell<u64>,
+        /// An action was sent and its outcome is not known yet.
+        #[property(get)]
+        pub(super) pending: Cell<bool>,
         pub(super) state: Cell<DomainState>,
     }
 
@@ -56,6 +59,13 @@ impl Domain {
 
     pub fn state(&self) -> DomainState {
         self.imp().state.get()
+    }
+
+    pub fn set_pending(&self, pending: bool) {
+        if self.imp().pending.get() != pending {
+            self.imp().pending.set(pending);
+            self.notify_pending();
+        }
     }
 
     /// Applies a fresh summary, notifying only the properties that changed.

@@ -11,10 +11,12 @@ use glib::subclass::prelude::*;
 use glib::subclass::Signal;
 
 use super::Domain;
+use crate::backend::actions::DomainAction;
 use crate::backend::domain::{DomainSummary, HostInfo};
 use crate::backend::login::{CredentialPrompt, LoginSettings};
 use crate::backend::secrets;
 use crate::backend::store::SavedConnection;
+use crate::backend::summary::HostSummary;
 use crate::backend::uri;
 use crate::backend::worker::{ConnectPhase, HostCommand, HostUpdate, HostWorker, WorkerOptions};
 use crate::i18n::gettext_f;
@@ -59,6 +61,7 @@ mod imp {
         pub(super) prompts: RefCell<VecDeque<CredentialPrompt>>,
         pub(super) refresh_interval: Cell<Option<Duration>>,
         pub(super) typed_password: RefCell<Option<String>>,
+        pub(super) summary: RefCell<Option<HostSummary>>,
     }
 
     #[glib::object_subclass]
@@ -75,6 +78,8 @@ mod imp {
                 vec![
                     // A login question is waiting in `take_prompt`.
                     Signal::builder("credentials-needed").build(),
+                    // A fresh host summary is in `summary`.
+                    Signal::builder("summary-updated").build(),
                     // A sentence for a toast.
                     Signal::builder("notice")
                         .param_types([String::static_type()])
@@ -224,6 +229,40 @@ impl Host {
         self.set_status(HostStatus::Disconnected, "");
     }
 
+    /// Runs `action` on the domains with these UUIDs; their rows show it as pending.
+    pub fn run_action(&self, uuids: Vec<String>, action: DomainAction) {
+        let Some(worker) = self.imp().worker.borrow().as_ref().map(HostWorker::sender) else {
+            return;
+        };
+        for uuid in &uuids {
+            if let Some(domain) = self.imp().domain_index.borrow().get(uuid) {
+                domain.set_pending(true);
+            }
+        }
+        worker.send(HostCommand::Domains { uuids, action });
+    }
+
+    /// Asks for a fresh summary; `summary-updated` says when it is there.
+    pub fn fetch_summary(&self) {
+        if let Some(worker) = self.imp().worker.borrow().as_ref() {
+            worker.send(HostCommand::FetchSummary);
+        }
+    }
+
+    /// The last summary the host sent.
+    pub fn summary(&self) -> Option<HostSummary> {
+        self.imp().summary.borrow().clone()
+    }
+
+    pub fn connect_summary_updated<F: Fn(&Self) + 'static>(&self, f: F) -> glib::SignalHandlerId {
+        self.connect_local("summary-updated", false, move |values| {
+            if let Some(host) = values.first().and_then(|value| value.get::<Self>().ok()) {
+                f(&host);
+            }
+            None
+        })
+    }
+
     /// Asks the worker for a fresh list now.
     pub fn refresh(&self) {
         if let Some(worker) = self.imp().worker.borrow().as_ref() {
@@ -277,6 +316,25 @@ impl Host {
                 self.emit_by_name::<()>("credentials-needed", &[]);
             }
             HostUpdate::Notice(message) => self.emit_by_name::<()>("notice", &[&message]),
+            HostUpdate::ActionFailed {
+                domain,
+                action,
+                error,
+            } => {
+                let message = gettext_f(
+                    "{action} failed for “{domain}”: {reason}",
+                    &[
+                        ("action", &action.label()),
+                        ("domain", &domain),
+                        ("reason", &error.user_message()),
+                    ],
+                );
+                self.emit_by_name::<()>("notice", &[&message]);
+            }
+            HostUpdate::Summary(summary) => {
+                self.imp().summary.replace(Some(*summary));
+                self.emit_by_name::<()>("summary-updated", &[]);
+            }
             HostUpdate::Failed(error) => {
                 self.set_phase("");
                 self.set_status(HostStatus::Failed, &error.user_message());
@@ -343,7 +401,10 @@ impl Host {
     fn upsert_domain(&self, summary: &DomainSummary) {
         let existing = self.imp().domain_index.borrow().get(&summary.uuid).cloned();
         match existing {
-            Some(domain) => domain.update(summary),
+            Some(domain) => {
+                domain.update(summary);
+                domain.set_pending(false);
+            }
             None => {
                 let domain = Domain::new(summary);
                 self.imp()
