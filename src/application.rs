@@ -168,6 +168,9 @@ impl Application {
         self.add_action_entries([about, demo, quit, add]);
         self.add_action_entries(host_actions);
         self.set_accels_for_action("app.add-connection", &["<Control>n"]);
+        self.set_accels_for_action("win.search", &["<Control>f"]);
+        self.set_accels_for_action("win.domain-delete", &["Delete"]);
+        self.set_accels_for_action("win.domain-rename", &["F2"]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
         self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);

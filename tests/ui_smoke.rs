@@ -85,3 +85,26 @@ fn help_lists_the_virt_manager_compatible_options() {
         assert!(text.contains(option), "--help lacks {option}:\n{text}");
     }
 }
+
+#[test]
+fn search_finds_a_domain_by_part_of_its_name() {
+    let Some((app, _turn)) = RunningApp::start(&["--demo"]) else {
+        return;
+    };
+    app.wait_for_names(60, &["backup-restic"])
+        .expect("the demo list");
+    common::run_atspi(&["key", "ctrl+f"]).expect("open search");
+    common::run_atspi(&["type", "jelly"]).expect("type a query");
+    let found = app.wait_for_names(20, &["media-jellyfin", "1 virtual machine"]);
+    app.screenshot("search");
+    found.expect("the search finds the row");
+    let gone = common::run_atspi(&[
+        "wait-names",
+        "--pid",
+        &app.pid().to_string(),
+        "Hangar",
+        "1",
+        "backup-restic",
+    ]);
+    assert!(gone.is_err(), "rows that do not match are hidden");
+}

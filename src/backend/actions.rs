@@ -95,6 +95,12 @@ fn delete(
     Ok(())
 }
 
+/// The disk image paths of the domain with `uuid` (one XML fetch).
+pub fn disk_paths(session: &HostSession, uuid: &str) -> Result<Vec<String>, BackendError> {
+    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
+    Ok(disk_sources(&domain.xml_desc(0)?))
+}
+
 /// The file or volume paths of a domain's writable disks (not CD-ROMs), from its XML.
 pub fn disk_sources(domain_xml: &str) -> Vec<String> {
     let Ok(document) = roxmltree::Document::parse(domain_xml) else {

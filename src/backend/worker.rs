@@ -62,6 +62,11 @@ pub enum HostCommand {
     },
     /// Collect the host summary.
     FetchSummary,
+    /// Reply with the disk image paths of a domain (for the delete confirmation).
+    DiskPaths {
+        uuid: String,
+        reply: async_channel::Sender<Result<Vec<String>, BackendError>>,
+    },
     /// Close the connection and end the thread.
     Stop,
 }
@@ -401,6 +406,8 @@ impl WorkerRun {
         if let Err(error) = self.send_domains(session) {
             return Outcome::TryAgain(error);
         }
+        // Per connection: CPU use is measured between two summaries on the same one.
+        let mut sampler = summary::SummarySampler::default();
         loop {
             let result = match self.inbox.recv_timeout(self.options.refresh_interval) {
                 Ok(Inbox::Command(HostCommand::Stop)) => return Outcome::Stop,
@@ -411,8 +418,14 @@ impl WorkerRun {
                     self.run_actions(session, &uuids, &action);
                     Ok(())
                 }
-                Ok(Inbox::Command(HostCommand::FetchSummary)) => summary::collect(session)
-                    .map(|summary| self.send(HostUpdate::Summary(Box::new(summary)))),
+                Ok(Inbox::Command(HostCommand::DiskPaths { uuid, reply })) => {
+                    let _ = reply.send_blocking(actions::disk_paths(session, &uuid));
+                    Ok(())
+                }
+                Ok(Inbox::Command(HostCommand::FetchSummary)) => {
+                    summary::collect(session, &mut sampler)
+                        .map(|summary| self.send(HostUpdate::Summary(Box::new(summary))))
+                }
                 Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
                     return Outcome::TryAgain(connection_lost(reason));
                 }

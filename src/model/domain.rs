@@ -1,11 +1,14 @@
 //! One domain (virtual machine) in a host's list.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::time::Instant;
 
 use gettextrs::gettext;
 use glib::prelude::*;
 use glib::subclass::prelude::*;
 
+use super::Host;
 use crate::backend::domain::{DomainState, DomainSummary};
 
 mod imp {
@@ -32,7 +35,16 @@ mod imp {
         /// An action was sent and its outcome is not known yet.
         #[property(get)]
         pub(super) pending: Cell<bool>,
+        /// The name of the host it runs on (shown when searching across hosts).
+        #[property(get, set)]
+        pub(super) host_name: RefCell<String>,
+        /// CPU use over the last refresh, 0–100 % of its vCPUs.
+        #[property(get)]
+        pub(super) cpu_percent: Cell<f64>,
         pub(super) state: Cell<DomainState>,
+        pub(super) cpu_sample: Cell<Option<(u64, Instant)>>,
+        pub(super) cpu_history: RefCell<VecDeque<f32>>,
+        pub(super) host: glib::WeakRef<Host>,
     }
 
     #[glib::object_subclass]
@@ -59,6 +71,16 @@ impl Domain {
 
     pub fn state(&self) -> DomainState {
         self.imp().state.get()
+    }
+
+    /// Remembers the host the domain belongs to (weakly: the host owns its domains).
+    pub fn set_host(&self, host: &Host) {
+        self.imp().host.set(Some(host));
+        self.set_host_name(host.name());
+    }
+
+    pub fn host(&self) -> Option<Host> {
+        self.imp().host.upgrade()
     }
 
     pub fn set_pending(&self, pending: bool) {
@@ -92,6 +114,55 @@ impl Domain {
             imp.memory_kib.set(summary.memory_kib);
             self.notify_memory_kib();
         }
+        self.sample_cpu(summary);
+    }
+
+    /// The last CPU use samples, oldest first, for the sparkline.
+    pub fn cpu_history(&self) -> Vec<f32> {
+        self.imp().cpu_history.borrow().iter().copied().collect()
+    }
+
+    /// Derives CPU use from the growth of the total CPU time since the previous sample.
+    fn sample_cpu(&self, summary: &DomainSummary) {
+        let imp = self.imp();
+        let now = Instant::now();
+        let previous = imp.cpu_sample.replace(Some((summary.cpu_time_ns, now)));
+        let percent = match previous {
+            Some((cpu_ns, at)) if summary.state.is_active() && summary.cpu_time_ns >= cpu_ns => {
+                let elapsed_ns = now.duration_since(at).as_nanos() as f64;
+                let capacity = elapsed_ns * f64::from(summary.vcpus.max(1));
+                if capacity > 0.0 {
+                    ((summary.cpu_time_ns - cpu_ns) as f64 / capacity * 100.0).clamp(0.0, 100.0)
+                } else {
+                    return;
+                }
+            }
+            _ => 0.0,
+        };
+        let mut history = imp.cpu_history.borrow_mut();
+        if history.len() == CPU_HISTORY_LENGTH {
+            history.pop_front();
+        }
+        history.push_back(percent as f32);
+        drop(history);
+        if (imp.cpu_percent.get() - percent).abs() > f64::EPSILON {
+            imp.cpu_percent.set(percent);
+            self.notify_cpu_percent();
+        }
+    }
+}
+
+/// How many CPU samples the sparkline shows.
+const CPU_HISTORY_LENGTH: usize = 60;
+
+/// Sort rank of a state: running first, then paused, then the rest.
+pub fn state_rank(state: DomainState) -> u8 {
+    match state {
+        DomainState::Running | DomainState::Blocked => 0,
+        DomainState::ShuttingDown => 1,
+        DomainState::Paused | DomainState::Suspended => 2,
+        DomainState::Crashed => 3,
+        DomainState::ShutOff | DomainState::Unknown => 4,
     }
 }
 

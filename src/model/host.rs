@@ -13,6 +13,7 @@ use glib::subclass::Signal;
 use super::Domain;
 use crate::backend::actions::DomainAction;
 use crate::backend::domain::{DomainSummary, HostInfo};
+use crate::backend::error::{BackendError, ErrorKind};
 use crate::backend::login::{CredentialPrompt, LoginSettings};
 use crate::backend::secrets;
 use crate::backend::store::SavedConnection;
@@ -242,6 +243,28 @@ impl Host {
         worker.send(HostCommand::Domains { uuids, action });
     }
 
+    /// The disk image paths of a domain, asked of the worker.
+    pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<String>, BackendError> {
+        let (reply, answer) = async_channel::bounded(1);
+        let sender = self.imp().worker.borrow().as_ref().map(HostWorker::sender);
+        let Some(sender) = sender else {
+            return Err(BackendError::new(
+                ErrorKind::ConnectionLost,
+                gettext("the host is not connected"),
+            ));
+        };
+        sender.send(HostCommand::DiskPaths {
+            uuid: uuid.to_owned(),
+            reply,
+        });
+        answer.recv().await.unwrap_or_else(|_| {
+            Err(BackendError::new(
+                ErrorKind::ConnectionLost,
+                gettext("the host is not connected"),
+            ))
+        })
+    }
+
     /// Asks for a fresh summary; `summary-updated` says when it is there.
     pub fn fetch_summary(&self) {
         if let Some(worker) = self.imp().worker.borrow().as_ref() {
@@ -388,6 +411,7 @@ impl Host {
                 Some(domain) => domain.update(summary),
                 None => {
                     let domain = Domain::new(summary);
+                    domain.set_host(self);
                     index.insert(summary.uuid.clone(), domain.clone());
                     added.push(domain);
                 }
@@ -407,6 +431,7 @@ impl Host {
             }
             None => {
                 let domain = Domain::new(summary);
+                domain.set_host(self);
                 self.imp()
                     .domain_index
                     .borrow_mut()

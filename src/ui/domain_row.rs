@@ -23,10 +23,20 @@ mod imp {
         #[template_child]
         pub(super) state_label: TemplateChild<gtk::Label>,
         #[template_child]
+        pub(super) host_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) pending_spinner: TemplateChild<gtk::Spinner>,
+        #[template_child]
+        pub(super) cpu_graph: TemplateChild<gtk::DrawingArea>,
+        #[template_child]
+        pub(super) cpu_label: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) vcpus_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub(super) memory_label: TemplateChild<gtk::Label>,
         pub(super) bindings: RefCell<Vec<glib::Binding>>,
+        pub(super) domain: RefCell<Option<Domain>>,
+        pub(super) cpu_handler: RefCell<Option<glib::SignalHandlerId>>,
     }
 
     #[glib::object_subclass]
@@ -44,7 +54,21 @@ mod imp {
         }
     }
 
-    impl ObjectImpl for DomainRow {}
+    impl ObjectImpl for DomainRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let row = self.obj().downgrade();
+            self.cpu_graph
+                .set_draw_func(move |_, cairo, width, height| {
+                    if let Some(domain) = row
+                        .upgrade()
+                        .and_then(|row| row.imp().domain.borrow().clone())
+                    {
+                        draw_sparkline(cairo, width, height, &domain.cpu_history());
+                    }
+                });
+        }
+    }
     impl WidgetImpl for DomainRow {}
     impl BoxImpl for DomainRow {}
 }
@@ -66,10 +90,39 @@ impl DomainRow {
         Self::default()
     }
 
-    /// Shows `domain` and follows its changes until `unbind`.
-    pub fn bind(&self, domain: &Domain) {
+    /// Shows `domain` (with its host's name when `show_host`) and follows its changes until
+    /// `unbind`.
+    pub fn bind(&self, domain: &Domain, show_host: bool) {
         let imp = self.imp();
+        imp.host_label.set_visible(show_host);
+        imp.domain.replace(Some(domain.clone()));
+        let graph = imp.cpu_graph.downgrade();
+        let handler = domain.connect_cpu_percent_notify(move |_| {
+            if let Some(graph) = graph.upgrade() {
+                graph.queue_draw();
+            }
+        });
+        imp.cpu_handler.replace(Some(handler));
+        imp.cpu_graph.queue_draw();
         let bindings = vec![
+            domain
+                .bind_property("host-name", &*imp.host_label, "label")
+                .transform_to(|_, host: String| Some(format!("· {host}")))
+                .sync_create()
+                .build(),
+            domain
+                .bind_property("pending", &*imp.pending_spinner, "visible")
+                .sync_create()
+                .build(),
+            domain
+                .bind_property("pending", &*imp.pending_spinner, "spinning")
+                .sync_create()
+                .build(),
+            domain
+                .bind_property("cpu-percent", &*imp.cpu_label, "label")
+                .transform_to(|_, percent: f64| Some(format!("{percent:.0}%")))
+                .sync_create()
+                .build(),
             domain
                 .bind_property("name", &*imp.name_label, "label")
                 .sync_create()
@@ -97,8 +150,12 @@ impl DomainRow {
     }
 
     pub fn unbind(&self) {
-        for binding in self.imp().bindings.take() {
+        let imp = self.imp();
+        for binding in imp.bindings.take() {
             binding.unbind();
+        }
+        if let (Some(domain), Some(handler)) = (imp.domain.take(), imp.cpu_handler.take()) {
+            domain.disconnect(handler);
         }
     }
 }
@@ -107,3 +164,29 @@ fn vcpus_text(count: u32) -> String {
     let template = gettextrs::ngettext("{count} vCPU", "{count} vCPUs", count);
     template.replace("{count}", &count.to_string())
 }
+
+/// Draws CPU use samples (0–100) as a filled line, newest at the right.
+fn draw_sparkline(cairo: &gtk::cairo::Context, width: i32, height: i32, samples: &[f32]) {
+    if samples.len() < 2 {
+        return;
+    }
+    let (width, height) = (f64::from(width), f64::from(height));
+    let step = width / (CPU_SAMPLES_SHOWN - 1) as f64;
+    let start = width - step * (samples.len() - 1) as f64;
+    let y = |sample: f32| height - 1.0 - (f64::from(sample) / 100.0) * (height - 2.0);
+    cairo.move_to(start, height);
+    for (index, sample) in samples.iter().enumerate() {
+        cairo.line_to(start + step * index as f64, y(*sample));
+    }
+    cairo.line_to(width, height);
+    cairo.close_path();
+    // The accent blue of the GNOME palette, light fill under a solid line.
+    cairo.set_source_rgba(0.21, 0.52, 0.89, 0.25);
+    let _ = cairo.fill_preserve();
+    cairo.set_source_rgba(0.21, 0.52, 0.89, 1.0);
+    cairo.set_line_width(1.0);
+    let _ = cairo.stroke();
+}
+
+/// The sparkline spans this many samples, so a young one grows in from the right.
+const CPU_SAMPLES_SHOWN: usize = 60;

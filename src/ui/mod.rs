@@ -2,12 +2,15 @@
 
 mod connection_dialog;
 mod credentials_dialog;
+mod domain_actions;
+mod domain_list;
 mod domain_row;
 mod host_row;
 mod window;
 
 pub use connection_dialog::{ConnectionDialog, ConnectionResult};
 pub use credentials_dialog::CredentialsDialog;
+pub use domain_list::DomainList;
 pub use domain_row::DomainRow;
 pub use host_row::HostRow;
 pub use window::Window;

@@ -7,10 +7,10 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
-use super::{DomainRow, HostRow};
+use super::{domain_actions, DomainList, HostRow};
 use crate::model::{Domain, Host, HostStatus};
 
-mod imp {
+pub(super) mod imp {
     use super::*;
 
     #[derive(Default, gtk::CompositeTemplate)]
@@ -39,7 +39,7 @@ mod imp {
         #[template_child]
         pub(super) failed_page: TemplateChild<adw::StatusPage>,
         #[template_child]
-        pub(super) domain_list: TemplateChild<gtk::ListView>,
+        pub(super) domain_list: TemplateChild<DomainList>,
         pub(super) hosts: RefCell<Option<gio::ListStore>>,
         pub(super) current_host: RefCell<Option<Host>>,
         pub(super) host_handlers: RefCell<Vec<glib::SignalHandlerId>>,
@@ -54,7 +54,12 @@ mod imp {
         type ParentType = adw::ApplicationWindow;
 
         fn class_init(klass: &mut Self::Class) {
+            DomainList::ensure_type();
             klass.bind_template();
+            domain_actions::install(klass);
+            klass.install_action("win.search", None, |window, _, _| {
+                window.imp().domain_list.toggle_search();
+            });
             klass.install_action("win.refresh", None, |window, _, _| {
                 if let Some(host) = window.current_host() {
                     host.refresh();
@@ -77,7 +82,7 @@ mod imp {
             self.parent_constructed();
             let window = self.obj();
             window.follow_leaflet_folding();
-            window.setup_domain_factory();
+            window.setup_domain_list();
             window.setup_host_selection();
             window.show_content_page();
         }
@@ -114,6 +119,7 @@ impl Window {
     /// Shows `hosts` in the sidebar.
     pub fn set_hosts(&self, hosts: &gio::ListStore) {
         let imp = self.imp();
+        imp.domain_list.set_hosts(hosts);
         imp.host_list.bind_model(Some(hosts), |object| {
             let host = object
                 .downcast_ref::<Host>()
@@ -192,32 +198,25 @@ impl Window {
         ));
     }
 
-    fn setup_domain_factory(&self) {
-        let factory = gtk::SignalListItemFactory::new();
-        factory.connect_setup(|_, item| {
-            if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
-                item.set_child(Some(&DomainRow::new()));
-            }
-        });
-        factory.connect_bind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                return;
-            };
-            let row = item.child().and_downcast::<DomainRow>();
-            let domain = item.item().and_downcast::<Domain>();
-            if let (Some(row), Some(domain)) = (row, domain) {
-                row.bind(&domain);
-            }
-        });
-        factory.connect_unbind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                return;
-            };
-            if let Some(row) = item.child().and_downcast::<DomainRow>() {
-                row.unbind();
-            }
-        });
-        self.imp().domain_list.set_factory(Some(&factory));
+    fn setup_domain_list(&self) {
+        let list = &self.imp().domain_list;
+        list.capture_typing_from(self);
+        list.connect_selection_changed(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |list| domain_actions::update_enabled(&window, &list.selected_domains())
+        ));
+        list.connect_search_changed(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_| window.show_content_page()
+        ));
+        domain_actions::update_enabled(self, &[]);
+    }
+
+    /// The domains the user picked in the list.
+    pub fn selected_domains(&self) -> Vec<Domain> {
+        self.imp().domain_list.selected_domains()
     }
 
     fn setup_host_selection(&self) {
@@ -248,7 +247,7 @@ impl Window {
         if let Some((store, handler)) = imp.domain_handler.take() {
             store.disconnect(handler);
         }
-        imp.domain_list.set_model(None::<&gtk::SelectionModel>);
+        imp.domain_list.set_host(host);
         if let Some(host) = host {
             self.follow_host(host);
         }
@@ -276,21 +275,17 @@ impl Window {
             self,
             move |_, _, _, _| window.show_content_page()
         ));
-        imp.domain_handler.replace(Some((store.clone(), handler)));
-        let sorter = gtk::StringSorter::new(Some(gtk::PropertyExpression::new(
-            Domain::static_type(),
-            None::<gtk::Expression>,
-            "name",
-        )));
-        let sorted = gtk::SortListModel::new(Some(store), Some(sorter));
-        let selection = gtk::MultiSelection::new(Some(sorted));
-        imp.domain_list.set_model(Some(&selection));
+        imp.domain_handler.replace(Some((store, handler)));
     }
 
     /// Picks the page on the right from the current host's status.
     fn show_content_page(&self) {
         let imp = self.imp();
         let host = imp.current_host.borrow().clone();
+        if imp.domain_list.is_searching() {
+            imp.content_stack.set_visible_child_name("domains");
+            return;
+        }
         let Some(host) = host else {
             let has_hosts = imp.hosts.borrow().as_ref().is_some_and(|h| h.n_items() > 0);
             imp.content_title

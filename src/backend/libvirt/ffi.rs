@@ -571,6 +571,81 @@ pub fn storage_volume_by_path(
     Ok(unsafe { virt::storage_vol::StorageVol::from_ptr(volume) })
 }
 
+/// Host-wide CPU times in nanoseconds, by libvirt's field name ("kernel", "user", "idle",
+/// "iowait"; some drivers give "utilization" in percent instead).
+pub fn node_cpu_stats(conn: &Connect) -> Result<HashMap<String, u64>, LibvirtError> {
+    let all = sys::VIR_NODE_CPU_STATS_ALL_CPUS;
+    let mut count: c_int = 0;
+    // SAFETY: with NULL params libvirt only writes how many fields there are to `count`.
+    let status =
+        unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), all, ptr::null_mut(), &mut count, 0) };
+    if status < 0 {
+        return Err(LibvirtError::last());
+    }
+    let empty = sys::virNodeCPUStats {
+        field: [0; 80],
+        value: 0,
+    };
+    let mut params = vec![empty; count.max(0) as usize];
+    if params.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // SAFETY: `params` has room for `count` entries; libvirt fills at most that many.
+    let status =
+        unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), all, params.as_mut_ptr(), &mut count, 0) };
+    if status < 0 {
+        return Err(LibvirtError::last());
+    }
+    params.truncate(count.max(0) as usize);
+    Ok(params
+        .iter()
+        .map(|param| (field_name(&param.field), param.value))
+        .collect())
+}
+
+/// Host-wide memory figures in KiB, by libvirt's field name ("total", "free", "buffers",
+/// "cached").
+pub fn node_memory_stats(conn: &Connect) -> Result<HashMap<String, u64>, LibvirtError> {
+    let all = sys::VIR_NODE_MEMORY_STATS_ALL_CELLS;
+    let mut count: c_int = 0;
+    // SAFETY: with NULL params libvirt only writes how many fields there are to `count`.
+    let status =
+        unsafe { sys::virNodeGetMemoryStats(conn.as_ptr(), all, ptr::null_mut(), &mut count, 0) };
+    if status < 0 {
+        return Err(LibvirtError::last());
+    }
+    let empty = sys::virNodeMemoryStats {
+        field: [0; 80],
+        value: 0,
+    };
+    let mut params = vec![empty; count.max(0) as usize];
+    if params.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // SAFETY: `params` has room for `count` entries; libvirt fills at most that many.
+    let status = unsafe {
+        sys::virNodeGetMemoryStats(conn.as_ptr(), all, params.as_mut_ptr(), &mut count, 0)
+    };
+    if status < 0 {
+        return Err(LibvirtError::last());
+    }
+    params.truncate(count.max(0) as usize);
+    Ok(params
+        .iter()
+        .map(|param| (field_name(&param.field), param.value))
+        .collect())
+}
+
+/// A fixed-size, NUL-terminated field name, read without trusting the terminator.
+fn field_name(field: &[c_char]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .take_while(|&&byte| byte != 0)
+        .map(|&byte| byte as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,5 +720,30 @@ mod tests {
         assert_eq!(TypedValue::Int(-1).as_u64(), None);
         assert_eq!(TypedValue::UInt(7).as_u64(), Some(7));
         assert_eq!(TypedValue::String("x".into()).as_u64(), None);
+    }
+
+    #[test]
+    fn node_cpu_stats_come_from_the_test_driver() {
+        let conn = open_with_credentials("test:///default", &mut never_asked).expect("open");
+        let times = node_cpu_stats(&conn).expect("CPU stats");
+        assert!(times.contains_key("idle"), "{times:?}");
+        assert!(times.contains_key("user"), "{times:?}");
+    }
+
+    #[test]
+    fn missing_node_memory_stats_are_an_error_not_a_crash() {
+        let conn = open_with_credentials("test:///default", &mut never_asked).expect("open");
+        let error = node_memory_stats(&conn).expect_err("the test driver has no memory stats");
+        assert_eq!(error.code, sys::VIR_ERR_NO_SUPPORT as i32);
+    }
+
+    #[test]
+    fn field_names_stop_at_the_terminator_or_the_end() {
+        let mut field = [0 as c_char; 8];
+        for (slot, byte) in field.iter_mut().zip(b"idle") {
+            *slot = *byte as c_char;
+        }
+        assert_eq!(field_name(&field), "idle");
+        assert_eq!(field_name(&[b'a' as c_char, b'b' as c_char]), "ab");
     }
 }
