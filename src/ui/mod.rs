@@ -6,6 +6,8 @@ mod domain_actions;
 mod domain_list;
 mod domain_row;
 mod host_row;
+mod host_summary;
+mod usage_graph;
 mod window;
 
 pub use connection_dialog::{ConnectionDialog, ConnectionResult};
@@ -13,4 +15,6 @@ pub use credentials_dialog::CredentialsDialog;
 pub use domain_list::DomainList;
 pub use domain_row::DomainRow;
 pub use host_row::HostRow;
+pub use host_summary::HostSummaryPage;
+pub use usage_graph::UsageGraph;
 pub use window::Window;

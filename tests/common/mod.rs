@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! One open libvirt connection and the few questions Hangar asks it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use virt::connect::Connect;
@@ -24,6 +24,8 @@ pub struct HostSession {
     /// Sizes of domains whose statistics lack them (drivers with partial bulk statistics,
     /// such as the test driver), fetched once per domain and refreshed by its events.
     sizes: RefCell<HashMap<String, DomainSize>>,
+    /// Calls that may cross the network, for tests and benchmarks to count.
+    calls: Cell<u64>,
 }
 
 /// What a domain is configured with; changes only through events.
@@ -44,10 +46,21 @@ impl HostSession {
         Ok(Self {
             conn,
             sizes: RefCell::default(),
+            calls: Cell::new(0),
         })
     }
 
+    /// How many libvirt calls this session made so far (remote round trips, roughly).
+    pub fn libvirt_calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    fn count(&self, calls: u64) {
+        self.calls.set(self.calls.get() + calls);
+    }
+
     pub fn host_info(&self) -> Result<HostInfo, BackendError> {
+        self.count(3);
         Ok(HostInfo {
             hostname: self.conn.hostname()?,
             driver: self.conn.driver_type()?,
@@ -57,8 +70,10 @@ impl HostSession {
 
     /// Every domain with its list figures, from one bulk statistics call.
     pub fn domains(&self) -> Result<Vec<DomainSummary>, BackendError> {
+        self.count(1);
         let records = match ffi::all_domain_stats(&self.conn, LIST_STATS, stats::FLAG_NOWAIT) {
             Err(error) if is_unsupported(&error) => {
+                self.count(1);
                 match ffi::all_domain_stats(&self.conn, LIST_STATS, 0) {
                     Err(error) if is_unsupported(&error) => return self.domains_one_by_one(),
                     other => other?,
@@ -88,6 +103,7 @@ impl HostSession {
         if let Some(size) = self.sizes.borrow().get(uuid) {
             return Some(*size);
         }
+        self.count(2);
         let domain = self.conn.lookup_domain_by_uuid_string(uuid).ok()?;
         let summary = summary_of(&domain).ok()?;
         Some(self.remember_size(&summary))
@@ -106,6 +122,7 @@ impl HostSession {
     /// For drivers without bulk statistics: one call per domain, the slow way.
     fn domains_one_by_one(&self) -> Result<Vec<DomainSummary>, BackendError> {
         let domains = self.conn.list_all_domains(0)?;
+        self.count(1 + domains.len() as u64);
         Ok(domains
             .iter()
             .filter_map(|domain| summary_of(domain).ok())
@@ -114,6 +131,7 @@ impl HostSession {
 
     /// The domain with this UUID, or `None` when it no longer exists.
     pub fn domain(&self, uuid: &str) -> Result<Option<DomainSummary>, BackendError> {
+        self.count(2);
         match self.conn.lookup_domain_by_uuid_string(uuid) {
             Ok(domain) => match summary_of(&domain) {
                 Ok(summary) => {
