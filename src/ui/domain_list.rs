@@ -198,6 +198,7 @@ impl DomainList {
             let searching = list.upgrade().is_some_and(|list| list.is_searching());
             if let (Some(row), Some(domain)) = (row, domain) {
                 row.bind(&domain, searching);
+                crate::diagnostics::first_rows_shown();
             }
         });
         factory.connect_unbind(|_, item| {
