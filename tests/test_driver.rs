@@ -155,3 +155,35 @@ fn bad_addresses_wait_for_the_user_instead_of_retrying() {
         );
     }
 }
+
+#[test]
+fn polling_pauses_while_nobody_looks_and_catches_up_after() {
+    let options = WorkerOptions {
+        refresh_interval: Duration::from_millis(100),
+        ..WorkerOptions::default()
+    };
+    let worker = HostWorker::start(common::demo_uri(), LoginSettings::default(), options);
+    let updates = worker.updates();
+    common::next_update(&updates, Duration::from_secs(10), |update| match update {
+        HostUpdate::Domains(_) => Some(()),
+        _ => None,
+    });
+    worker.send(HostCommand::SetPolling(false));
+    std::thread::sleep(Duration::from_millis(200));
+    while updates.try_recv().is_ok() {}
+    std::thread::sleep(Duration::from_millis(600));
+    let mut refreshes = 0;
+    while let Ok(update) = updates.try_recv() {
+        refreshes += usize::from(matches!(update, HostUpdate::Domains(_)));
+    }
+    assert_eq!(refreshes, 0, "no refresh while polling is paused");
+    worker.send(HostCommand::SetPolling(true));
+    common::next_update(
+        &updates,
+        Duration::from_millis(500),
+        |update| match update {
+            HostUpdate::Domains(_) => Some(()),
+            _ => None,
+        },
+    );
+}

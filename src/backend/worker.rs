@@ -67,6 +67,9 @@ pub enum HostCommand {
         uuid: String,
         reply: async_channel::Sender<Result<Vec<String>, BackendError>>,
     },
+    /// Refresh the figures periodically (true) or only on events and request (false), e.g.
+    /// while the host is not shown.
+    SetPolling(bool),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -139,6 +142,7 @@ impl HostWorker {
             options,
             login,
             attempts: Cell::new(0),
+            polling: Cell::new(true),
             inbox: inbox_receiver,
             inbox_sender: inbox.clone(),
             updates: updates_sender.clone(),
@@ -232,6 +236,7 @@ struct WorkerRun {
     options: WorkerOptions,
     login: LoginSettings,
     attempts: Cell<u64>,
+    polling: Cell<bool>,
     inbox: mpsc::Receiver<Inbox>,
     inbox_sender: mpsc::Sender<Inbox>,
     updates: async_channel::Sender<HostUpdate>,
@@ -409,8 +414,17 @@ impl WorkerRun {
         // Per connection: CPU use is measured between two summaries on the same one.
         let mut sampler = summary::SummarySampler::default();
         loop {
-            let result = match self.inbox.recv_timeout(self.options.refresh_interval) {
+            let result = match self.next_message() {
                 Ok(Inbox::Command(HostCommand::Stop)) => return Outcome::Stop,
+                Ok(Inbox::Command(HostCommand::SetPolling(on))) => {
+                    self.polling.set(on);
+                    // Catch up at once when the list becomes visible again.
+                    if on {
+                        self.send_domains(session)
+                    } else {
+                        Ok(())
+                    }
+                }
                 Ok(Inbox::Command(HostCommand::Refresh | HostCommand::Retry))
                 | Err(mpsc::RecvTimeoutError::Timeout) => self.send_domains(session),
                 Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
@@ -485,6 +499,17 @@ impl WorkerRun {
                 });
             }
             let _ = self.send_domain(session, uuid);
+        }
+    }
+
+    /// The next message; while polling, a timeout at each refresh interval.
+    fn next_message(&self) -> Result<Inbox, mpsc::RecvTimeoutError> {
+        if self.polling.get() {
+            self.inbox.recv_timeout(self.options.refresh_interval)
+        } else {
+            self.inbox
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
         }
     }
 

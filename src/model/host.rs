@@ -63,6 +63,7 @@ mod imp {
         pub(super) refresh_interval: Cell<Option<Duration>>,
         pub(super) typed_password: RefCell<Option<String>>,
         pub(super) summary: RefCell<Option<HostSummary>>,
+        pub(super) polling: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -207,6 +208,7 @@ impl Host {
             options.refresh_interval = interval;
         }
         let worker = HostWorker::start(self.uri(), self.login_settings(), options);
+        worker.send(HostCommand::SetPolling(self.imp().polling.get()));
         let updates = worker.updates();
         // Replacing the old worker stops it; its late updates go to a closed channel.
         self.imp().worker.replace(Some(worker));
@@ -263,6 +265,14 @@ impl Host {
                 gettext("the host is not connected"),
             ))
         })
+    }
+
+    /// Refreshes figures periodically only while someone looks; events still arrive.
+    pub fn set_polling(&self, on: bool) {
+        self.imp().polling.set(on);
+        if let Some(worker) = self.imp().worker.borrow().as_ref() {
+            worker.send(HostCommand::SetPolling(on));
+        }
     }
 
     /// Asks for a fresh summary; `summary-updated` says when it is there.

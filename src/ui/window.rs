@@ -88,7 +88,12 @@ pub(super) mod imp {
         }
     }
 
-    impl WidgetImpl for Window {}
+    impl WidgetImpl for Window {
+        fn realize(&self) {
+            self.parent_realize();
+            self.obj().pause_polling_while_minimized();
+        }
+    }
 
     impl WindowImpl for Window {
         fn close_request(&self) -> glib::Propagation {
@@ -174,6 +179,32 @@ impl Window {
         self.imp().toast_overlay.add_toast(adw::Toast::new(message));
     }
 
+    fn is_minimized(&self) -> bool {
+        self.surface()
+            .and_downcast::<gtk::gdk::Toplevel>()
+            .is_some_and(|toplevel| {
+                toplevel
+                    .state()
+                    .contains(gtk::gdk::ToplevelState::MINIMIZED)
+            })
+    }
+
+    /// Stops the periodic refresh while the window is minimized; events still update rows.
+    fn pause_polling_while_minimized(&self) {
+        let Some(toplevel) = self.surface().and_downcast::<gtk::gdk::Toplevel>() else {
+            return;
+        };
+        toplevel.connect_state_notify(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_| {
+                if let Some(host) = window.current_host() {
+                    host.set_polling(!window.is_minimized());
+                }
+            }
+        ));
+    }
+
     fn follow_leaflet_folding(&self) {
         let imp = self.imp();
         let leaflet = &*imp.leaflet;
@@ -243,6 +274,7 @@ impl Window {
             for handler in imp.host_handlers.take() {
                 old.disconnect(handler);
             }
+            old.set_polling(false);
         }
         if let Some((store, handler)) = imp.domain_handler.take() {
             store.disconnect(handler);
@@ -250,6 +282,7 @@ impl Window {
         imp.domain_list.set_host(host);
         if let Some(host) = host {
             self.follow_host(host);
+            host.set_polling(!self.is_minimized());
         }
         imp.current_host.replace(host.cloned());
         self.show_content_page();
