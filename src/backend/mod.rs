@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod connection_form;
+pub mod console;
 pub mod domain;
 pub mod error;
 pub mod libvirt;

@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 use gettextrs::gettext;
 
 use super::actions::{self, DomainAction};
+use super::console::{self, ConsoleTarget};
 use super::domain::{DomainSummary, HostInfo};
 use super::error::{BackendError, ErrorKind};
 use super::libvirt::ffi::{CloseReason, ConnectionWatch, DomainEvent};
 use super::libvirt::session::HostSession;
 use super::login::{CredentialPrompt, Login, LoginSettings, LoginUi};
 use super::summary::{self, HostSummary};
+use super::uri::ConnectionUri;
 
 /// Tunables of a worker.
 #[derive(Debug, Clone)]
@@ -66,6 +68,11 @@ pub enum HostCommand {
     DiskPaths {
         uuid: String,
         reply: async_channel::Sender<Result<Vec<String>, BackendError>>,
+    },
+    /// Reply with how to reach a domain's console.
+    Console {
+        uuid: String,
+        reply: async_channel::Sender<Result<ConsoleTarget, BackendError>>,
     },
     /// Refresh the figures periodically (true) or only on events and request (false), e.g.
     /// while the host is not shown.
@@ -432,6 +439,10 @@ impl WorkerRun {
                     self.run_actions(session, &uuids, &action);
                     Ok(())
                 }
+                Ok(Inbox::Command(HostCommand::Console { uuid, reply })) => {
+                    let _ = reply.send_blocking(self.console_target(session, &uuid));
+                    Ok(())
+                }
                 Ok(Inbox::Command(HostCommand::DiskPaths { uuid, reply })) => {
                     let _ = reply.send_blocking(actions::disk_paths(session, &uuid));
                     Ok(())
@@ -500,6 +511,15 @@ impl WorkerRun {
             }
             let _ = self.send_domain(session, uuid);
         }
+    }
+
+    fn console_target(
+        &self,
+        session: &HostSession,
+        uuid: &str,
+    ) -> Result<ConsoleTarget, BackendError> {
+        let uri = ConnectionUri::parse(&self.uri)?;
+        console::resolve(session, &uri, uuid)
     }
 
     /// The next message; while polling, a timeout at each refresh interval.

@@ -12,6 +12,7 @@ use glib::subclass::Signal;
 
 use super::Domain;
 use crate::backend::actions::DomainAction;
+use crate::backend::console::ConsoleTarget;
 use crate::backend::domain::{DomainSummary, HostInfo};
 use crate::backend::error::{BackendError, ErrorKind};
 use crate::backend::login::{CredentialPrompt, LoginSettings};
@@ -247,24 +248,35 @@ impl Host {
 
     /// The disk image paths of a domain, asked of the worker.
     pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<String>, BackendError> {
-        let (reply, answer) = async_channel::bounded(1);
+        let uuid = uuid.to_owned();
+        self.ask(|reply| HostCommand::DiskPaths { uuid, reply })
+            .await
+    }
+
+    /// How to reach a domain's console, asked of the worker.
+    pub async fn console_target(&self, uuid: &str) -> Result<ConsoleTarget, BackendError> {
+        let uuid = uuid.to_owned();
+        self.ask(|reply| HostCommand::Console { uuid, reply }).await
+    }
+
+    /// Sends the command `make` builds around a reply channel and waits for the answer.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(async_channel::Sender<Result<T, BackendError>>) -> HostCommand,
+    ) -> Result<T, BackendError> {
+        let not_connected = || {
+            BackendError::new(
+                ErrorKind::ConnectionLost,
+                gettext("the host is not connected"),
+            )
+        };
         let sender = self.imp().worker.borrow().as_ref().map(HostWorker::sender);
         let Some(sender) = sender else {
-            return Err(BackendError::new(
-                ErrorKind::ConnectionLost,
-                gettext("the host is not connected"),
-            ));
+            return Err(not_connected());
         };
-        sender.send(HostCommand::DiskPaths {
-            uuid: uuid.to_owned(),
-            reply,
-        });
-        answer.recv().await.unwrap_or_else(|_| {
-            Err(BackendError::new(
-                ErrorKind::ConnectionLost,
-                gettext("the host is not connected"),
-            ))
-        })
+        let (reply, answer) = async_channel::bounded(1);
+        sender.send(make(reply));
+        answer.recv().await.unwrap_or_else(|_| Err(not_connected()))
     }
 
     /// Refreshes figures periodically only while someone looks; events still arrive.

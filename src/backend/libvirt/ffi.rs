@@ -646,6 +646,20 @@ fn field_name(field: &[c_char]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// A socket connected straight to the domain's first graphics console, skipping its password
+/// (local connections only: the fd is passed over the unix socket).
+pub fn open_graphics_fd(
+    domain: &virt::domain::Domain,
+) -> Result<std::os::fd::OwnedFd, LibvirtError> {
+    use std::os::fd::FromRawFd;
+    let fd = domain
+        .open_graphics_fd(0, sys::VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
+        .map_err(LibvirtError::from)?;
+    let fd = i32::try_from(fd).map_err(|_| LibvirtError::unknown())?;
+    // SAFETY: libvirt hands over a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
