@@ -15,13 +15,13 @@ pub fn many_domains(count: usize) -> PathBuf {
     for index in 0..count {
         let runstate = [1, 3, 5][index % 3];
         let memory = 262_144 * (1 + index % 16);
-        let _ = write!(
+        let _ = writeln!(
             xml,
             "<domain type='test'><name>vm-{index:05}</name>\
              <uuid>00000000-0000-4000-8000-{index:012}</uuid>\
              <memory>{memory}</memory><currentMemory>{memory}</currentMemory>\
              <vcpu>{vcpus}</vcpu><os><type>hvm</type></os>\
-             <test:runstate>{runstate}</test:runstate></domain>\n",
+             <test:runstate>{runstate}</test:runstate></domain>",
             vcpus = 1 + index % 8,
         );
     }
