@@ -1,8 +1,8 @@
 //! One host at a glance: its hardware and software, CPU and memory use over time, its
 //! virtual machines by state, its storage pools and networks.
 
-use std::cell::RefCell;
-use std::time::Duration;
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -17,6 +17,9 @@ use crate::model::Host;
 
 /// How often the page asks for a fresh summary while it is on screen.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long an unanswered request keeps the page from asking again.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Share of a pool's capacity past which its bar turns to the warning colour.
 const POOL_NEARLY_FULL: f64 = 0.9;
@@ -60,6 +63,8 @@ mod imp {
         pub(super) host: glib::WeakRef<Host>,
         pub(super) summary_handler: RefCell<Option<glib::SignalHandlerId>>,
         pub(super) timer: RefCell<Option<glib::SourceId>>,
+        /// When the unanswered request went out; a slow or hung host gets no pile of them.
+        pub(super) asked_at: Cell<Option<Instant>>,
     }
 
     #[glib::object_subclass]
@@ -103,7 +108,7 @@ mod imp {
 glib::wrapper! {
     pub struct HostSummaryPage(ObjectSubclass<imp::HostSummaryPage>)
         @extends gtk::Widget, adw::PreferencesPage,
-        @implements gtk::Accessible, gtk::Buildable, gtk::ConstraintTarget;
+        @implements gtk::Buildable, gtk::ConstraintTarget;
 }
 
 impl Default for HostSummaryPage {
@@ -127,6 +132,7 @@ impl HostSummaryPage {
         self.forget_host();
         self.imp().cpu_graph.clear();
         self.imp().memory_graph.clear();
+        self.imp().asked_at.set(None);
         self.imp().host.set(host);
         let Some(host) = host else {
             self.show_summary(None);
@@ -139,7 +145,7 @@ impl HostSummaryPage {
         ));
         self.imp().summary_handler.replace(Some(handler));
         self.show_summary(host.summary().as_ref());
-        if self.is_mapped() {
+        if WidgetExt::is_mapped(self) {
             self.start_polling();
         }
     }
@@ -171,18 +177,31 @@ impl HostSummaryPage {
         if self.imp().timer.borrow().is_some() {
             return;
         }
-        host.fetch_summary();
+        self.ask(&host);
         let page = self.downgrade();
         let timer = glib::timeout_add_local(REFRESH_INTERVAL, move || {
             let Some(page) = page.upgrade() else {
                 return glib::ControlFlow::Break;
             };
             if let Some(host) = page.host() {
-                host.fetch_summary();
+                page.ask(&host);
             }
             glib::ControlFlow::Continue
         });
         self.imp().timer.replace(Some(timer));
+    }
+
+    /// Asks for a summary unless the last request is still unanswered (but not forgotten).
+    fn ask(&self, host: &Host) {
+        let waiting = self
+            .imp()
+            .asked_at
+            .get()
+            .is_some_and(|asked| asked.elapsed() < ANSWER_TIMEOUT);
+        if !waiting {
+            self.imp().asked_at.set(Some(Instant::now()));
+            host.fetch_summary();
+        }
     }
 
     fn stop_polling(&self) {
@@ -192,6 +211,7 @@ impl HostSummaryPage {
     }
 
     fn on_summary(&self, host: &Host) {
+        self.imp().asked_at.set(None);
         let Some(summary) = host.summary() else {
             return;
         };
@@ -215,9 +235,9 @@ impl HostSummaryPage {
         imp.cpus_value.set_label(&cpus_text(summary));
         imp.memory_value.set_label(&memory_text(summary));
         imp.cpu_usage_value
-            .set_label(&summary.cpu_usage.map(percent_text).unwrap_or_default());
+            .set_label(&usage_text(summary.cpu_usage));
         imp.memory_usage_value
-            .set_label(&summary.memory_usage().map(percent_text).unwrap_or_default());
+            .set_label(&usage_text(summary.memory_usage()));
         self.show_rows(summary);
     }
 
@@ -252,12 +272,19 @@ fn cpus_text(summary: &HostSummary) -> String {
     if summary.cpus == 0 {
         return String::new();
     }
-    let sockets = count_text("{count} socket", "{count} sockets", summary.sockets);
-    let cores = count_text("{count} core", "{count} cores", summary.cores_per_socket);
-    let threads = count_text(
-        "{count} thread",
-        "{count} threads",
+    let (sockets, cores, threads) = (
+        summary.sockets,
+        summary.cores_per_socket,
         summary.threads_per_core,
+    );
+    let sockets = with_count(
+        ngettext("{count} socket", "{count} sockets", sockets),
+        sockets,
+    );
+    let cores = with_count(ngettext("{count} core", "{count} cores", cores), cores);
+    let threads = with_count(
+        ngettext("{count} thread", "{count} threads", threads),
+        threads,
     );
     gettext_f(
         "{cpus} ({sockets} × {cores} × {threads})",
@@ -270,8 +297,8 @@ fn cpus_text(summary: &HostSummary) -> String {
     )
 }
 
-fn count_text(singular: &str, plural: &str, count: u32) -> String {
-    ngettext(singular, plural, count).replace("{count}", &count.to_string())
+fn with_count(text: String, count: u32) -> String {
+    text.replace("{count}", &count.to_string())
 }
 
 /// "128 GiB, 97 GiB free", or just the total when the host does not say what is free.
@@ -287,6 +314,11 @@ fn memory_text(summary: &HostSummary) -> String {
         ),
         None => total,
     }
+}
+
+/// "23%", or a dash while the host has not said (some never do, like the demo host).
+fn usage_text(share: Option<f64>) -> String {
+    share.map_or_else(|| "—".to_owned(), percent_text)
 }
 
 fn percent_text(share: f64) -> String {
@@ -344,7 +376,7 @@ fn forward_mode_text(mode: &str) -> String {
     match mode {
         "nat" => gettext("NAT"),
         "route" => gettext("Routed"),
-        "open" => gettext("Open"),
+        "open" => gettext("Open (no firewall rules)"),
         "bridge" => gettext("Bridged"),
         "isolated" => gettext("Isolated"),
         "passthrough" | "private" | "vepa" | "hostdev" => gettext("Direct to a host device"),

@@ -54,7 +54,7 @@ mod imp {
 glib::wrapper! {
     pub struct UsageGraph(ObjectSubclass<imp::UsageGraph>)
         @extends gtk::Widget, gtk::DrawingArea,
-        @implements gtk::Accessible, gtk::Buildable, gtk::ConstraintTarget;
+        @implements gtk::Buildable, gtk::ConstraintTarget;
 }
 
 impl Default for UsageGraph {
