@@ -85,6 +85,9 @@ mod imp {
             if let Ok(Some(address)) = options.lookup::<String>("connect") {
                 app.open_uri(&address, None);
             }
+            if options.contains("show-host-summary") {
+                app.main_window().set_showing_summary(true);
+            }
             glib::ExitCode::SUCCESS
         }
     }
@@ -124,6 +127,14 @@ impl Application {
             glib::OptionArg::String,
             &gettext("Connect to the host at URI, e.g. qemu+tcp://server/system"),
             Some("URI"),
+        );
+        self.add_main_option(
+            "show-host-summary",
+            glib::Char::from(0),
+            glib::OptionFlags::NONE,
+            glib::OptionArg::None,
+            &gettext("Show the summary of the host given with --connect"),
+            None,
         );
         self.add_main_option(
             "version",

@@ -1,21 +1,25 @@
 //! The main window: hosts on the left, the selected host's domains on the right.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
-use super::{domain_actions, DomainList, HostRow};
+use super::{domain_actions, DomainList, HostRow, HostSummaryPage};
 use crate::model::{Domain, Host, HostStatus};
 
 pub(super) mod imp {
     use super::*;
 
-    #[derive(Default, gtk::CompositeTemplate)]
+    #[derive(Default, gtk::CompositeTemplate, glib::Properties)]
     #[template(resource = "/io/github/hangarvm/Hangar/window.ui")]
+    #[properties(wrapper_type = super::Window)]
     pub struct Window {
+        /// The host summary shows instead of the domain list.
+        #[property(get, set)]
+        pub(super) showing_summary: Cell<bool>,
         #[template_child]
         pub(super) toast_overlay: TemplateChild<adw::ToastOverlay>,
         #[template_child]
@@ -40,6 +44,8 @@ pub(super) mod imp {
         pub(super) failed_page: TemplateChild<adw::StatusPage>,
         #[template_child]
         pub(super) domain_list: TemplateChild<DomainList>,
+        #[template_child]
+        pub(super) summary_page: TemplateChild<HostSummaryPage>,
         pub(super) hosts: RefCell<Option<gio::ListStore>>,
         pub(super) current_host: RefCell<Option<Host>>,
         pub(super) host_handlers: RefCell<Vec<glib::SignalHandlerId>>,
@@ -55,8 +61,10 @@ pub(super) mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             DomainList::ensure_type();
+            HostSummaryPage::ensure_type();
             klass.bind_template();
             domain_actions::install(klass);
+            klass.install_property_action("win.show-summary", "showing-summary");
             klass.install_action("win.search", None, |window, _, _| {
                 window.imp().domain_list.toggle_search();
             });
@@ -77,6 +85,7 @@ pub(super) mod imp {
         }
     }
 
+    #[glib::derived_properties]
     impl ObjectImpl for Window {
         fn constructed(&self) {
             self.parent_constructed();
@@ -84,6 +93,7 @@ pub(super) mod imp {
             window.follow_leaflet_folding();
             window.setup_domain_list();
             window.setup_host_selection();
+            window.connect_showing_summary_notify(|window| window.show_content_page());
             window.show_content_page();
         }
     }
@@ -280,6 +290,7 @@ impl Window {
             store.disconnect(handler);
         }
         imp.domain_list.set_host(host);
+        imp.summary_page.set_host(host);
         if let Some(host) = host {
             self.follow_host(host);
             host.set_polling(!self.is_minimized());
@@ -347,6 +358,7 @@ impl Window {
                 "failed"
             }
             HostStatus::Disconnected => "disconnected",
+            HostStatus::Connected if self.showing_summary() => "summary",
             HostStatus::Connected if host.domain_store().n_items() == 0 => "empty",
             HostStatus::Connected => "domains",
         };
