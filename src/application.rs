@@ -13,8 +13,9 @@ use crate::backend::secrets;
 use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
 use crate::config;
+use crate::model::Domain;
 use crate::model::{Host, HostStatus};
-use crate::ui::{ConnectionDialog, CredentialsDialog, Window};
+use crate::ui::{ConnectionDialog, ConsoleWindow, CredentialsDialog, Window};
 
 mod imp {
     use super::*;
@@ -25,6 +26,9 @@ mod imp {
         pub(super) window: glib::WeakRef<Window>,
         pub(super) settings: RefCell<Option<gio::Settings>>,
         pub(super) store: RefCell<Option<std::sync::Arc<ConnectionStore>>>,
+        pub(super) console_window: glib::WeakRef<ConsoleWindow>,
+        /// A console asked for on the command line, opened once its domain is listed.
+        pub(super) pending_console: RefCell<Option<String>>,
     }
 
     #[glib::object_subclass]
@@ -85,6 +89,9 @@ mod imp {
             if let Ok(Some(address)) = options.lookup::<String>("connect") {
                 app.open_uri(&address, None);
             }
+            if let Ok(Some(name)) = options.lookup::<String>("show-domain-console") {
+                app.open_console_when_listed(name);
+            }
             if options.contains("show-host-summary") {
                 app.main_window().set_showing_summary(true);
             }
@@ -127,6 +134,16 @@ impl Application {
             glib::OptionArg::String,
             &gettext("Connect to the host at URI, e.g. qemu+tcp://server/system"),
             Some("URI"),
+        );
+        self.add_main_option(
+            "show-domain-console",
+            glib::Char::from(0),
+            glib::OptionFlags::NONE,
+            glib::OptionArg::String,
+            &gettext(
+                "Open the console of the virtual machine NAME on the host given with --connect",
+            ),
+            Some("NAME"),
         );
         self.add_main_option(
             "show-host-summary",
@@ -229,6 +246,9 @@ impl Application {
             move |_, message| app.main_window().show_toast(message)
         ));
         self.hosts().append(host);
+        if self.imp().pending_console.borrow().is_some() {
+            self.watch_for_pending_console(host);
+        }
     }
 
     fn answer_prompts(&self, host: &Host) {
@@ -253,6 +273,44 @@ impl Application {
             host.retry();
         }
         self.main_window().select_host(&host);
+    }
+
+    /// Shows `domain`'s console in the console window (opening the window if needed).
+    pub fn open_console(&self, domain: &Domain) {
+        let window = self.imp().console_window.upgrade().unwrap_or_else(|| {
+            let window = ConsoleWindow::new(self);
+            self.imp().console_window.set(Some(&window));
+            window
+        });
+        window.open(domain);
+    }
+
+    /// Opens the console of the domain called `name` as soon as a host lists it.
+    fn open_console_when_listed(&self, name: String) {
+        self.imp().pending_console.replace(Some(name));
+        for host in self.hosts().iter::<Host>().flatten() {
+            self.watch_for_pending_console(&host);
+        }
+    }
+
+    fn watch_for_pending_console(&self, host: &Host) {
+        let store = host.domain_store();
+        let app = self.downgrade();
+        let check = move |store: &gio::ListStore| {
+            let Some(app) = app.upgrade() else { return };
+            let wanted = app.imp().pending_console.borrow().clone();
+            let Some(wanted) = wanted else { return };
+            if let Some(domain) = store
+                .iter::<Domain>()
+                .flatten()
+                .find(|d| d.name() == wanted)
+            {
+                app.imp().pending_console.replace(None);
+                app.open_console(&domain);
+            }
+        };
+        check(&store);
+        store.connect_items_changed(move |store, _, _, _| check(store));
     }
 
     fn store(&self) -> Option<std::sync::Arc<ConnectionStore>> {

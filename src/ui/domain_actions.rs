@@ -16,7 +16,8 @@ use crate::model::{Domain, Host};
 
 type Handler = fn(&Window, Vec<Domain>);
 
-const SIMPLE_ACTIONS: [(&str, Handler); 9] = [
+const SIMPLE_ACTIONS: [(&str, Handler); 10] = [
+    ("win.domain-console", |w, d| w.open_consoles(&d)),
     ("win.domain-start", |w, d| run(w, d, DomainAction::Start)),
     ("win.domain-shutdown", |w, d| {
         run(w, d, DomainAction::Shutdown)
@@ -58,6 +59,7 @@ pub fn update_enabled(window: &Window, selected: &[Domain]) {
     let any = |test: fn(DomainState) -> bool| selected.iter().any(|domain| test(domain.state()));
     let running = |state: DomainState| matches!(state, DomainState::Running | DomainState::Blocked);
     let enabled = [
+        ("win.domain-console", !selected.is_empty()),
         ("win.domain-start", any(|state| !state.is_active())),
         ("win.domain-shutdown", any(running)),
         ("win.domain-reboot", any(running)),

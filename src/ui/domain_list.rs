@@ -116,6 +116,21 @@ impl DomainList {
         }
     }
 
+    /// Calls `f` with a domain the user activated (double-click, Enter).
+    pub fn connect_domain_activated<F: Fn(&Self, &Domain) + 'static>(&self, f: F) {
+        let list = self.downgrade();
+        self.imp()
+            .list_view
+            .connect_activate(move |view, position| {
+                let Some(list) = list.upgrade() else { return };
+                let Some(model) = view.model() else { return };
+                model.select_item(position, true);
+                if let Some(domain) = model.item(position).and_downcast::<Domain>() {
+                    f(&list, &domain);
+                }
+            });
+    }
+
     /// Calls `f` when the search text changes.
     pub fn connect_search_changed<F: Fn(&Self) + 'static>(&self, f: F) {
         let list = self.downgrade();

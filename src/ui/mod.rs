@@ -1,6 +1,8 @@
 //! The user interface: one window or widget per file, each with its `.ui` template.
 
 mod connection_dialog;
+mod console_page;
+mod console_window;
 mod credentials_dialog;
 mod domain_actions;
 mod domain_list;
@@ -11,6 +13,8 @@ mod usage_graph;
 mod window;
 
 pub use connection_dialog::{ConnectionDialog, ConnectionResult};
+pub use console_page::ConsolePage;
+pub use console_window::ConsoleWindow;
 pub use credentials_dialog::CredentialsDialog;
 pub use domain_list::DomainList;
 pub use domain_row::DomainRow;

@@ -247,12 +247,30 @@ impl Window {
             self,
             move |list| domain_actions::update_enabled(&window, &list.selected_domains())
         ));
+        list.connect_domain_activated(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_, domain| window.open_consoles(std::slice::from_ref(domain))
+        ));
         list.connect_search_changed(glib::clone!(
             #[weak(rename_to = window)]
             self,
             move |_| window.show_content_page()
         ));
         domain_actions::update_enabled(self, &[]);
+    }
+
+    /// Opens the consoles of `domains` in the console window.
+    pub fn open_consoles(&self, domains: &[Domain]) {
+        let Some(app) = self
+            .application()
+            .and_downcast::<crate::application::Application>()
+        else {
+            return;
+        };
+        for domain in domains {
+            app.open_console(domain);
+        }
     }
 
     /// The domains the user picked in the list.
