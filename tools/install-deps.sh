@@ -7,7 +7,8 @@ BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
 RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)
 TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools dbus dbus-x11
   desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
-  gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme)
+  gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
+  tigervnc-standalone-server tigervnc-tools)
 BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev)
 
 missing=()
