@@ -1,0 +1,35 @@
+//! The built-in console in the real app, on the test bed's real QEMU guest.
+
+mod common;
+
+use std::process::Command;
+
+use common::RunningApp;
+
+/// How many different colours a PNG has (a blank screen has one).
+fn colour_count(path: &std::path::Path) -> usize {
+    let output = Command::new("identify")
+        .args(["-format", "%k"])
+        .arg(path)
+        .output()
+        .expect("run identify");
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}
+
+#[test]
+fn console_shows_the_guest_screen_through_the_local_graphics_socket() {
+    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else { return };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let Some((app, _turn)) =
+        RunningApp::start(&["--connect", &uri, "--show-domain-console", &guest])
+    else {
+        return;
+    };
+    app.wait_for_names(60, &["Console", &guest])
+        .expect("the console tab opens");
+    // SeaBIOS prints its banner within a second or two of the first frame.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let shot = app.screenshot("console-local");
+    let colours = colour_count(&shot);
+    assert!(colours > 2, "the console looks blank ({colours} colours): {}", shot.display());
+}
