@@ -1,0 +1,588 @@
+//! The VNC session against real servers: the test bed's QEMU guest (SeaBIOS), and TigerVNC
+//! `Xvnc` servers these tests start themselves, with an X client (`xev`) that reports the
+//! keys and clicks it receives.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hangar::vnc::framebuffer::{self, Framebuffer};
+use hangar::vnc::keysyms::KeyCombo;
+use hangar::vnc::{VncEvent, VncSession, VncStream};
+
+const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A session and its events; damage is taken as it is announced, as the viewer does.
+struct Console {
+    session: VncSession,
+    events: async_channel::Receiver<VncEvent>,
+    seen: Vec<String>,
+    damage_events: usize,
+}
+
+impl Console {
+    fn connect(stream: VncStream, password: Option<&str>) -> Self {
+        let (session, events) = VncSession::connect(stream, password.map(str::to_owned));
+        Self {
+            session,
+            events,
+            seen: Vec::new(),
+            damage_events: 0,
+        }
+    }
+
+    fn tcp(port: u16, password: Option<&str>) -> Self {
+        let host = "127.0.0.1".to_owned();
+        Self::connect(VncStream::Tcp { host, port }, password)
+    }
+
+    /// Handles events until `pick` accepts one; panics after `timeout` with what was seen.
+    fn expect(&mut self, timeout: Duration, pick: impl Fn(&VncEvent) -> bool) -> VncEvent {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(event) = self.next_event(deadline) {
+                if pick(&event) {
+                    return event;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing matched within {timeout:?}; saw {:#?}",
+                self.seen
+            );
+        }
+    }
+
+    /// Handles events until the framebuffer passes `check`; false after `timeout`.
+    fn wait_for_screen(&mut self, timeout: Duration, check: impl Fn(&Framebuffer) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if check(&framebuffer::lock(self.session.framebuffer())) {
+                return true;
+            }
+            self.next_event(Instant::now() + Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// Handles events for `period`, for counting what arrives.
+    fn idle(&mut self, period: Duration) {
+        let deadline = Instant::now() + period;
+        while Instant::now() < deadline {
+            self.next_event(deadline);
+        }
+    }
+
+    fn next_event(&mut self, deadline: Instant) -> Option<VncEvent> {
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => {
+                    self.seen
+                        .push(format!("{event:?}").chars().take(200).collect());
+                    if event == VncEvent::Damage {
+                        self.damage_events += 1;
+                        framebuffer::lock(self.session.framebuffer()).take_damage();
+                    }
+                    return Some(event);
+                }
+                Err(async_channel::TryRecvError::Empty) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(async_channel::TryRecvError::Empty) => return None,
+                Err(async_channel::TryRecvError::Closed) => {
+                    panic!("the session ended; saw {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
+    fn expect_connected(&mut self) -> (u32, u32) {
+        let event = self.expect(EVENT_TIMEOUT, |event| {
+            !matches!(event, VncEvent::Cursor { .. } | VncEvent::Damage)
+        });
+        let VncEvent::Connected { width, height, .. } = event else {
+            panic!("expected Connected, got {event:?}; saw {:#?}", self.seen);
+        };
+        (width, height)
+    }
+
+    fn close_and_expect_disconnected(self) {
+        self.close_and_expect_disconnected_within(EVENT_TIMEOUT);
+    }
+
+    fn close_and_expect_disconnected_within(mut self, timeout: Duration) {
+        self.session.close();
+        let event = self.expect(timeout, |event| matches!(event, VncEvent::Disconnected(_)));
+        assert_eq!(event, VncEvent::Disconnected(None));
+    }
+}
+
+fn expect_first_event(stream: VncStream, password: Option<&str>) -> VncEvent {
+    let mut console = Console::connect(stream, password);
+    console.expect(EVENT_TIMEOUT, |_| true)
+}
+
+fn testbed_vnc_port() -> Option<u16> {
+    let port = common::testbed_var("HANGAR_TEST_VNC_PORT")?;
+    Some(port.parse().expect("HANGAR_TEST_VNC_PORT is a port number"))
+}
+
+fn cpu_seconds_of_process() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let after_name = stat.rsplit(')').next().expect("stat has a name");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+#[test]
+fn qemu_guest_console_shows_the_bios_screen() {
+    let Some(port) = testbed_vnc_port() else {
+        return;
+    };
+    let started = Instant::now();
+    let mut console = Console::tcp(port, None);
+    let (width, height) = console.expect_connected();
+    let connected_after = started.elapsed();
+    assert!(
+        (320..=1280).contains(&width) && (200..=1024).contains(&height),
+        "odd size {width}x{height}"
+    );
+    console.expect(EVENT_TIMEOUT, |event| *event == VncEvent::Damage);
+    let first_damage_after = started.elapsed();
+    let shows_text = console.wait_for_screen(EVENT_TIMEOUT, |screen| screen.count_colours(8) > 1);
+    let colours = framebuffer::lock(console.session.framebuffer()).count_colours(64);
+    assert!(
+        shows_text,
+        "the screen stayed one colour; saw {:#?}",
+        console.seen
+    );
+
+    let (cpu_before, damage_before) = (cpu_seconds_of_process(), console.damage_events);
+    console.idle(Duration::from_secs(3));
+    eprintln!(
+        "QEMU {width}x{height}: connected after {connected_after:?}, first damage after \
+         {first_damage_after:?}, {colours} colours; 3 s idle: {} damage events, {:.3} s CPU \
+         (whole test process)",
+        console.damage_events - damage_before,
+        cpu_seconds_of_process() - cpu_before
+    );
+    console.session.refresh();
+    console.expect(EVENT_TIMEOUT, |event| *event == VncEvent::Damage);
+    console.close_and_expect_disconnected();
+}
+
+/// The same guest through a unix socket pair, as `virDomainOpenGraphicsFD` hands over.
+#[test]
+fn qemu_guest_console_works_through_a_socket() {
+    let Some(port) = testbed_vnc_port() else {
+        return;
+    };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect to QEMU");
+    relay(ours, tcp);
+    let mut console = Console::connect(VncStream::Fd(theirs.into()), None);
+    console.expect_connected();
+    let shows_text = console.wait_for_screen(EVENT_TIMEOUT, |screen| screen.count_colours(8) > 1);
+    assert!(
+        shows_text,
+        "the screen stayed one colour; saw {:#?}",
+        console.seen
+    );
+    console.close_and_expect_disconnected();
+}
+
+/// Copies bytes both ways between a unix socket and a TCP connection until either closes.
+fn relay(unix: std::os::unix::net::UnixStream, tcp: TcpStream) {
+    let (mut unix_reader, mut tcp_writer) = (
+        unix.try_clone().expect("clone"),
+        tcp.try_clone().expect("clone"),
+    );
+    let (mut tcp_reader, mut unix_writer) = (tcp, unix);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut unix_reader, &mut tcp_writer);
+        let _ = tcp_writer.shutdown(std::net::Shutdown::Both);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut tcp_reader, &mut unix_writer);
+        let _ = unix_writer.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+#[test]
+fn refused_connections_get_a_sentence() {
+    let port = free_port();
+    let event = expect_first_event(
+        VncStream::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        },
+        None,
+    );
+    let VncEvent::Disconnected(Some(reason)) = event else {
+        panic!("expected a refusal, got {event:?}");
+    };
+    assert!(
+        reason.contains("refused") && reason.contains(&format!("127.0.0.1:{port}")),
+        "{reason}"
+    );
+
+    let event = expect_first_event(
+        VncStream::Tcp {
+            host: "[::1]".into(),
+            port,
+        },
+        None,
+    );
+    let VncEvent::Disconnected(Some(reason)) = event else {
+        panic!("expected a failure, got {event:?}");
+    };
+    assert!(reason.contains(&format!("[::1]:{port}")), "{reason}");
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let started = Instant::now();
+    let event = expect_first_event(
+        VncStream::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        },
+        None,
+    );
+    let VncEvent::Disconnected(Some(reason)) = event else {
+        panic!("expected a time-out, got {event:?}");
+    };
+    assert!(
+        reason.contains("did not answer within 10 seconds"),
+        "{reason}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}
+
+#[test]
+fn closing_while_connecting_ends_the_session_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let console = Console::tcp(port, None);
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    console.close_and_expect_disconnected_within(Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn xvnc_with_only_tls_security_is_refused_with_a_sentence() {
+    if common::testbed_var("HANGAR_TESTBED").is_none() {
+        return;
+    }
+    let _turn = xvnc_turn();
+    let xvnc = Xvnc::start(Security::TlsOnly);
+    let event = expect_first_event(xvnc.stream(), None);
+    assert_eq!(
+        event,
+        VncEvent::Disconnected(Some(
+            "The console wants TLS or SASL security, which Hangar does not support yet.".into()
+        ))
+    );
+}
+
+#[test]
+fn xvnc_password_right_wrong_and_missing() {
+    if common::testbed_var("HANGAR_TESTBED").is_none() {
+        return;
+    }
+    let _turn = xvnc_turn();
+    let xvnc = Xvnc::start(Security::Password("hangar-pw"));
+
+    let mut console = Console::tcp(xvnc.port, Some("hangar-pw"));
+    assert_eq!(console.expect_connected(), (800, 600));
+    console.close_and_expect_disconnected();
+
+    let event = expect_first_event(xvnc.stream(), Some("wrong-pw"));
+    let VncEvent::AuthFailed(reason) = event else {
+        panic!("expected AuthFailed, got {event:?}");
+    };
+    assert_eq!(
+        reason,
+        "The console did not accept the password (Authentication failure)."
+    );
+
+    let event = expect_first_event(xvnc.stream(), None);
+    assert_eq!(
+        event,
+        VncEvent::AuthFailed("This console needs a password.".into())
+    );
+}
+
+#[test]
+fn xvnc_gets_typed_keys_clicks_and_shows_new_windows() {
+    if common::testbed_var("HANGAR_TESTBED").is_none() {
+        return;
+    }
+    let _turn = xvnc_turn();
+    let mut xvnc = Xvnc::start(Security::None);
+    let mut console = Console::tcp(xvnc.port, None);
+    assert_eq!(console.expect_connected(), (800, 600));
+    console.expect(EVENT_TIMEOUT, |event| *event == VncEvent::Damage);
+    // The first screen may come in more than one update.
+    console.idle(Duration::from_millis(500));
+
+    let (cpu_before, damage_before) = (cpu_seconds_of_process(), console.damage_events);
+    console.idle(Duration::from_secs(3));
+    let idle_damage = console.damage_events - damage_before;
+    let idle_cpu = cpu_seconds_of_process() - cpu_before;
+    assert_eq!(
+        idle_damage, 0,
+        "a still screen sent damage: {:#?}",
+        console.seen
+    );
+
+    // The window appears after the first frame: the incremental updates must bring it.
+    let xev = Xev::start(xvnc.display);
+    xev.wait_for("MapNotify");
+    let white = [0xFF, 0xFF, 0xFF, 0xFF];
+    let shows_window = console.wait_for_screen(EVENT_TIMEOUT, |screen| {
+        screen.pixel(150, 100) == Some(white)
+    });
+    assert!(
+        shows_window,
+        "the xev window never showed; saw {:#?}",
+        console.seen
+    );
+
+    // With no window manager the keyboard follows the pointer.
+    console.session.pointer(120, 80, 0);
+    console.session.pointer(120, 80, 1);
+    console.session.pointer(120, 80, 0);
+    xev.wait_for("button 1,");
+    assert!(xev.output().contains("(120,80)"), "{}", xev.output());
+
+    let typed_at = Instant::now();
+    console.session.type_text("hI!");
+    xev.wait_for("keysym 0x21, exclam");
+    let key_latency = typed_at.elapsed();
+    let output = xev.output();
+    for expected in ["keysym 0x68, h", "keysym 0xffe1, Shift_L", "keysym 0x49, I"] {
+        assert!(output.contains(expected), "no {expected:?} in {output}");
+    }
+
+    console
+        .session
+        .send_strokes(&KeyCombo::CtrlAltF(3).strokes());
+    xev.wait_for("keysym 0xffc0, F3");
+    assert!(xev.output().contains("Control_L"), "{}", xev.output());
+
+    eprintln!(
+        "Xvnc 800x600: 3 s idle: {idle_damage} damage events, {idle_cpu:.3} s CPU (whole test \
+         process); typing 3 characters reached xev after {key_latency:?}"
+    );
+
+    // The server going away ends the session with a reason.
+    xvnc.kill();
+    let event = console.expect(EVENT_TIMEOUT, |event| {
+        matches!(event, VncEvent::Disconnected(_))
+    });
+    assert_eq!(
+        event,
+        VncEvent::Disconnected(Some("The console closed the connection.".into()))
+    );
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    listener.local_addr().expect("address").port()
+}
+
+/// Xvnc servers start one at a time: picking a free port has a moment of race.
+fn xvnc_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+enum Security {
+    None,
+    Password(&'static str),
+    /// VeNCrypt with TLS, which vnc-rs lacks.
+    TlsOnly,
+}
+
+/// A TigerVNC X server on a free display and port of 127.0.0.1, killed by PID when dropped.
+struct Xvnc {
+    child: Child,
+    display: u32,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Xvnc {
+    fn start(security: Security) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "hangar-xvnc-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = free_port();
+        let display_file = dir.join("display");
+        let mut arguments = format!(
+            "exec Xvnc -displayfd 3 -rfbport {port} -localhost -nolisten tcp -geometry 800x600 \
+             -depth 24 -AlwaysShared 3>'{}'",
+            display_file.display()
+        );
+        match security {
+            Security::None => arguments.push_str(" -SecurityTypes None"),
+            Security::TlsOnly => arguments.push_str(" -SecurityTypes X509None,TLSNone"),
+            Security::Password(password) => {
+                let password_file = write_password_file(&dir, password);
+                arguments.push_str(&format!(
+                    " -SecurityTypes VncAuth -PasswordFile '{}'",
+                    password_file.display()
+                ));
+            }
+        }
+        let log = std::fs::File::create(dir.join("xvnc.log")).expect("log");
+        let child = Command::new("sh")
+            .args(["-c", &arguments])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start Xvnc (package tigervnc-standalone-server)");
+        let mut xvnc = Self {
+            child,
+            display: 0,
+            port,
+            dir,
+        };
+        xvnc.display = xvnc.wait_until_ready(&display_file);
+        xvnc
+    }
+
+    fn wait_until_ready(&mut self, display_file: &Path) -> u32 {
+        let display = common::wait_for(Duration::from_secs(20), || {
+            let text = std::fs::read_to_string(display_file).ok()?;
+            text.trim().parse::<u32>().ok()
+        });
+        let listening = common::wait_for(Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", self.port)).ok()
+        });
+        match (display, listening) {
+            (Some(display), Some(_)) => display,
+            _ => panic!("Xvnc did not start: {}", self.log()),
+        }
+    }
+
+    fn stream(&self) -> VncStream {
+        VncStream::Tcp {
+            host: "127.0.0.1".into(),
+            port: self.port,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("xvnc.log")).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Xvnc {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_password_file(dir: &Path, password: &str) -> PathBuf {
+    let path = dir.join("passwd");
+    let output = Command::new("sh")
+        .args(["-c", "printf '%s\\n' \"$1\" | vncpasswd -f", "sh", password])
+        .output()
+        .expect("run vncpasswd (package tigervnc-tools)");
+    assert!(output.status.success(), "vncpasswd failed");
+    std::fs::write(&path, output.stdout).expect("write the password file");
+    path
+}
+
+/// `xev` on an Xvnc display, its output collected line by line; killed by PID when dropped.
+struct Xev {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Xev {
+    fn start(display: u32) -> Self {
+        let mut child = Command::new("stdbuf")
+            .args(["-oL", "xev", "-geometry", "300x200+0+0"])
+            .args([
+                "-event",
+                "keyboard",
+                "-event",
+                "button",
+                "-event",
+                "structure",
+            ])
+            .env("DISPLAY", format!(":{display}"))
+            .env_remove("XAUTHORITY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start xev (package x11-utils)");
+        let output = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let collected = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut text = collected.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Self { child, output }
+    }
+
+    fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Polls often: the time this takes is the reported key latency.
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        while !self.output().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "xev never printed {text:?}:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for Xev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
