@@ -79,5 +79,7 @@ fn time_since_process_start() -> Option<Duration> {
         .ok()?;
     // The kernel reports in USER_HZ, 100 on every architecture Linux exposes to user space.
     const TICKS_PER_SECOND: f64 = 100.0;
-    Some(Duration::from_secs_f64(uptime - start_ticks / TICKS_PER_SECOND))
+    Some(Duration::from_secs_f64(
+        uptime - start_ticks / TICKS_PER_SECOND,
+    ))
 }

@@ -13,12 +13,17 @@ fn colour_count(path: &std::path::Path) -> usize {
         .arg(path)
         .output()
         .expect("run identify");
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 #[test]
 fn console_shows_the_guest_screen_through_the_local_graphics_socket() {
-    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else { return };
+    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else {
+        return;
+    };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let Some((app, _turn)) =
         RunningApp::start(&["--connect", &uri, "--show-domain-console", &guest])
@@ -31,5 +36,9 @@ fn console_shows_the_guest_screen_through_the_local_graphics_socket() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     let shot = app.screenshot("console-local");
     let colours = colour_count(&shot);
-    assert!(colours > 2, "the console looks blank ({colours} colours): {}", shot.display());
+    assert!(
+        colours > 2,
+        "the console looks blank ({colours} colours): {}",
+        shot.display()
+    );
 }

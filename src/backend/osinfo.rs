@@ -1,0 +1,852 @@
+//! The operating systems a new virtual machine can be for, read from osinfo-db's XML files,
+//! with the hardware each one wants and the ISO labels that identify its install media.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use gettextrs::gettext;
+use regex::RegexBuilder;
+use roxmltree::Node;
+
+use super::xml::domain::{DiskBus, Firmware, NicModel, OsChoice};
+use crate::i18n::gettext_f;
+
+/// Where Debian and Flatpak's GNOME runtime keep osinfo-db.
+const SYSTEM_DB_DIR: &str = "/usr/share/osinfo";
+/// The architectures whose media and resources matter to an x86_64 guest.
+const MEDIA_ARCHES: &[&str] = &["x86_64", "i686", "all"];
+/// PCI ids (vendor 1af4 is Red Hat's virtio) for legacy and modern virtio devices.
+const VIRTIO_BLOCK_DEVICES: &[&str] = &[
+    "http://pcisig.com/pci/1af4/1001",
+    "http://pcisig.com/pci/1af4/1042",
+];
+const VIRTIO_NET_DEVICES: &[&str] = &[
+    "http://pcisig.com/pci/1af4/1000",
+    "http://pcisig.com/pci/1af4/1041",
+];
+/// derives-from chains are a few levels deep; a longer one is a loop in broken data.
+const MAX_DERIVATION_DEPTH: usize = 32;
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+const GENERIC_MEMORY_MIB: u64 = 2048;
+const GENERIC_DISK_GIB: u64 = 20;
+const DEFAULT_VCPUS: u32 = 2;
+/// ISO 9660 puts its first volume descriptor in sector 16 of 2048 bytes.
+const ISO_DESCRIPTOR_OFFSET: usize = 16 * 2048;
+const ISO_SECTOR_BYTES: usize = 2048;
+/// How much of an image `volume_label_from_bytes` needs, for reading it over a stream.
+pub const ISO_LABEL_BYTES: usize = ISO_DESCRIPTOR_OFFSET + ISO_SECTOR_BYTES;
+
+/// Hardware needs as osinfo-db states them; any may be missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resources {
+    pub ram_bytes: Option<u64>,
+    pub n_cpus: Option<u32>,
+    pub cpu_hz: Option<u64>,
+    pub storage_bytes: Option<u64>,
+}
+
+impl Resources {
+    /// Each missing value taken from `fallback`.
+    fn or(self, fallback: Resources) -> Resources {
+        Resources {
+            ram_bytes: self.ram_bytes.or(fallback.ram_bytes),
+            n_cpus: self.n_cpus.or(fallback.n_cpus),
+            cpu_hz: self.cpu_hz.or(fallback.cpu_hz),
+            storage_bytes: self.storage_bytes.or(fallback.storage_bytes),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReleaseStatus {
+    #[default]
+    Released,
+    Prerelease,
+    Snapshot,
+    Rolling,
+}
+
+impl ReleaseStatus {
+    fn parse(text: &str) -> Self {
+        match text {
+            "prerelease" => Self::Prerelease,
+            "snapshot" => Self::Snapshot,
+            "rolling" => Self::Rolling,
+            _ => Self::Released,
+        }
+    }
+}
+
+/// One operating system, with what it inherits from the ones it derives from resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OsEntry {
+    /// osinfo's full id, such as `http://fedoraproject.org/fedora/37`; empty for generic.
+    pub id: String,
+    /// The first short id, such as `fedora37`.
+    pub short_id: String,
+    /// Other short ids of the same system, such as `debianbullseye`.
+    pub aliases: Vec<String>,
+    pub name: String,
+    pub vendor: String,
+    pub version: String,
+    /// `linux`, `winnt`, `bsd`, …
+    pub family: String,
+    pub distro: String,
+    pub release_status: ReleaseStatus,
+    /// `YYYY-MM-DD`, so it sorts as text.
+    pub release_date: Option<String>,
+    pub eol_date: Option<String>,
+    /// For x86_64, or for all architectures.
+    pub minimum: Resources,
+    pub recommended: Resources,
+    pub virtio_block: bool,
+    pub virtio_net: bool,
+    pub efi_supported: bool,
+    /// The system does not boot with BIOS (Windows 11).
+    pub efi_required: bool,
+    /// osinfo-db has no TPM data: this is true for Windows versions that need UEFI.
+    pub needs_tpm: bool,
+    /// Regular expressions for the ISO volume labels of its x86 install media.
+    pub volume_ids: Vec<String>,
+}
+
+impl OsEntry {
+    /// The entry for a system osinfo-db does not know; always in the catalog.
+    pub fn generic() -> Self {
+        let choice = OsChoice::generic();
+        Self {
+            short_id: choice.short_id,
+            name: choice.name,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_generic(&self) -> bool {
+        self.short_id == OsChoice::GENERIC_SHORT_ID
+    }
+
+    /// What the new-machine spec records about this system.
+    pub fn choice(&self) -> OsChoice {
+        OsChoice {
+            short_id: self.short_id.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+            family: self.family.clone(),
+        }
+    }
+
+    fn short_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.short_id.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+/// The wizard's starting values for a system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OsDefaults {
+    pub memory_mib: u64,
+    pub vcpus: u32,
+    pub disk_gib: u64,
+    pub disk_bus: DiskBus,
+    pub nic_model: NicModel,
+    pub firmware: Firmware,
+    pub tpm: bool,
+}
+
+/// The osinfo-db directory: `$OSINFO_SYSTEM_DIR` (libosinfo's own override) or the system's.
+pub fn system_db_dir() -> PathBuf {
+    std::env::var_os("OSINFO_SYSTEM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_DB_DIR))
+}
+
+/// Every system described under `db_dir/os` (or `db_dir` itself when it has no `os`), plus
+/// the generic entry. Files that cannot be read or parsed are skipped.
+pub fn load_catalog(db_dir: &Path) -> Vec<OsEntry> {
+    let os_dir = db_dir.join("os");
+    let root = if os_dir.is_dir() {
+        os_dir
+    } else {
+        db_dir.to_owned()
+    };
+    let mut files = Vec::new();
+    xml_files_under(&root, &mut files);
+    files.sort();
+    let raw: Vec<RawOs> = files.iter().flat_map(|file| parse_file(file)).collect();
+    let mut entries = resolve_inheritance(raw);
+    entries.push(OsEntry::generic());
+    entries
+}
+
+/// Entries whose name or short ids contain every word of `query` (any case), newest first.
+pub fn search<'a>(catalog: &'a [OsEntry], query: &str) -> Vec<&'a OsEntry> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let mut found: Vec<&OsEntry> = catalog
+        .iter()
+        .filter(|entry| matches_words(entry, &words))
+        .collect();
+    found.sort_by(|a, b| newest_first(a, b));
+    found
+}
+
+/// The wizard's starting values: osinfo's recommendation, else ours or its minimum when that
+/// is more (a bare minimum makes a slow installer).
+pub fn defaults_for(entry: &OsEntry) -> OsDefaults {
+    let wanted = entry.recommended.or(entry.minimum);
+    let memory_mib = recommended_or_at_least(
+        entry.recommended.ram_bytes,
+        entry.minimum.ram_bytes,
+        GENERIC_MEMORY_MIB * MIB,
+    )
+    .div_ceil(MIB);
+    let disk_gib = recommended_or_at_least(
+        entry.recommended.storage_bytes,
+        entry.minimum.storage_bytes,
+        GENERIC_DISK_GIB * GIB,
+    )
+    .div_ceil(GIB)
+    .max(1);
+    // Unknown systems get devices every system has drivers for.
+    let disk_bus = if entry.virtio_block {
+        DiskBus::Virtio
+    } else {
+        DiskBus::Sata
+    };
+    let nic_model = if entry.virtio_net {
+        NicModel::Virtio
+    } else {
+        NicModel::E1000e
+    };
+    let firmware = if entry.efi_required {
+        Firmware::Uefi { secure_boot: true }
+    } else {
+        Firmware::Bios
+    };
+    OsDefaults {
+        memory_mib,
+        vcpus: wanted.n_cpus.unwrap_or(DEFAULT_VCPUS).max(DEFAULT_VCPUS),
+        disk_gib,
+        disk_bus,
+        nic_model,
+        firmware,
+        tpm: entry.needs_tpm,
+    }
+}
+
+fn recommended_or_at_least(recommended: Option<u64>, minimum: Option<u64>, ours: u64) -> u64 {
+    recommended.unwrap_or_else(|| minimum.map_or(ours, |minimum| minimum.max(ours)))
+}
+
+/// The system whose install media carry `volume_label`. osinfo's patterns overlap (Windows 10
+/// and 11 share theirs; old versions' patterns match new labels), so the most specific
+/// (longest) pattern wins, then the newest system.
+pub fn detect_from_iso_label<'a>(
+    volume_label: &str,
+    catalog: &'a [OsEntry],
+) -> Option<&'a OsEntry> {
+    let label = volume_label.trim();
+    if label.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, &OsEntry)> = None;
+    for entry in catalog {
+        let Some(length) = longest_matching_pattern(entry, label) else {
+            continue;
+        };
+        let better = match best {
+            None => true,
+            Some((best_length, best_entry)) => {
+                length > best_length
+                    || (length == best_length && entry.release_date > best_entry.release_date)
+            }
+        };
+        if better {
+            best = Some((length, entry));
+        }
+    }
+    best.map(|(_, entry)| entry)
+}
+
+/// Why a file's ISO 9660 label could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IsoError {
+    /// The file could not be opened or read.
+    Unreadable(String),
+    /// No ISO 9660 primary volume descriptor: not a CD or DVD image.
+    NotIso,
+}
+
+impl fmt::Display for IsoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreadable(detail) => f.write_str(&gettext_f(
+                "The file cannot be read: {detail}.",
+                &[("detail", detail)],
+            )),
+            Self::NotIso => f.write_str(&gettext("The file is not an ISO image.")),
+        }
+    }
+}
+
+impl std::error::Error for IsoError {}
+
+/// The volume label of an ISO 9660 image, which also proves the file is one.
+pub fn iso9660_volume_label(path: &Path) -> Result<String, IsoError> {
+    let unreadable = |error: io::Error| IsoError::Unreadable(error.to_string());
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut sector = vec![0; ISO_SECTOR_BYTES];
+    file.seek(SeekFrom::Start(ISO_DESCRIPTOR_OFFSET as u64))
+        .map_err(unreadable)?;
+    match file.read_exact(&mut sector) {
+        Ok(()) => label_from_descriptor(&sector),
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Err(IsoError::NotIso),
+        Err(error) => Err(unreadable(error)),
+    }
+}
+
+/// The same from the image's first `ISO_LABEL_BYTES` bytes, such as a downloaded volume's.
+pub fn volume_label_from_bytes(image_start: &[u8]) -> Result<String, IsoError> {
+    image_start
+        .get(ISO_DESCRIPTOR_OFFSET..ISO_LABEL_BYTES)
+        .ok_or(IsoError::NotIso)
+        .and_then(label_from_descriptor)
+}
+
+/// A primary volume descriptor is type 1, `CD001`, version 1; the label is bytes 40 to 71,
+/// padded with spaces.
+fn label_from_descriptor(sector: &[u8]) -> Result<String, IsoError> {
+    let is_primary = sector.first() == Some(&1)
+        && sector.get(1..6) == Some(b"CD001".as_slice())
+        && sector.get(6) == Some(&1);
+    let label = sector
+        .get(40..72)
+        .filter(|_| is_primary)
+        .ok_or(IsoError::NotIso)?;
+    let text = String::from_utf8_lossy(label);
+    Ok(text.trim_end_matches([' ', '\0']).to_owned())
+}
+
+fn xml_files_under(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.is_dir() {
+            xml_files_under(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "xml") {
+            found.push(path);
+        }
+    }
+}
+
+/// One `<os>` as written, before inheritance.
+#[derive(Debug, Clone, Default)]
+struct RawOs {
+    entry: OsEntry,
+    derives_from: Option<String>,
+    /// Device id and whether it is supported (`supported="false"` withdraws an inherited one).
+    devices: Vec<(String, bool)>,
+    /// Firmware type (`bios`, `efi`) and whether it is supported, for x86_64.
+    firmware: Vec<(String, bool)>,
+    /// No resources of its own, or `inherit="true"`: take the parent's.
+    inherits_resources: bool,
+}
+
+fn parse_file(path: &Path) -> Vec<RawOs> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(document) = roxmltree::Document::parse(&text) else {
+        return Vec::new();
+    };
+    document
+        .root_element()
+        .children()
+        .filter(|node| node.has_tag_name("os"))
+        .filter_map(parse_os)
+        .collect()
+}
+
+fn parse_os(os: Node) -> Option<RawOs> {
+    let mut short_ids = elements(os, "short-id").filter_map(|node| node.text());
+    let short_id = short_ids.next()?.trim().to_owned();
+    let entry = OsEntry {
+        id: os.attribute("id")?.to_owned(),
+        short_id,
+        aliases: short_ids.map(|id| id.trim().to_owned()).collect(),
+        name: unlocalised_text(os, "name")?,
+        vendor: unlocalised_text(os, "vendor").unwrap_or_default(),
+        version: child_text(os, "version").unwrap_or_default(),
+        family: child_text(os, "family").unwrap_or_default(),
+        distro: child_text(os, "distro").unwrap_or_default(),
+        release_status: ReleaseStatus::parse(&child_text(os, "release-status").unwrap_or_default()),
+        release_date: child_text(os, "release-date"),
+        eol_date: child_text(os, "eol-date"),
+        minimum: resources(os, "minimum"),
+        recommended: resources(os, "recommended"),
+        volume_ids: volume_ids(os),
+        ..OsEntry::default()
+    };
+    Some(RawOs {
+        inherits_resources: inherits_resources(os),
+        derives_from: elements(os, "derives-from")
+            .find_map(|node| node.attribute("id"))
+            .map(str::to_owned),
+        devices: devices(os),
+        firmware: firmware(os),
+        entry,
+    })
+}
+
+fn elements<'a, 'input>(
+    parent: Node<'a, 'input>,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'input>> {
+    parent
+        .children()
+        .filter(move |node| node.has_tag_name(name))
+}
+
+fn child_text(parent: Node, name: &'static str) -> Option<String> {
+    elements(parent, name)
+        .find_map(|node| node.text())
+        .map(|text| text.trim().to_owned())
+}
+
+/// The English text: the element without `xml:lang`.
+fn unlocalised_text(parent: Node, name: &'static str) -> Option<String> {
+    elements(parent, name)
+        .find(|node| {
+            !node
+                .attributes()
+                .any(|attribute| attribute.name() == "lang")
+        })
+        .and_then(|node| node.text())
+        .map(|text| text.trim().to_owned())
+}
+
+fn supported(node: Node) -> bool {
+    node.attribute("supported") != Some("false")
+}
+
+fn is_media_arch(node: Node) -> bool {
+    MEDIA_ARCHES.contains(&node.attribute("arch").unwrap_or("all"))
+}
+
+fn resources_elements<'a, 'input>(os: Node<'a, 'input>, arch: &str) -> Option<Node<'a, 'input>> {
+    elements(os, "resources").find(|node| node.attribute("arch") == Some(arch))
+}
+
+/// x86_64's values, completed by those for all architectures.
+fn resources(os: Node, level: &'static str) -> Resources {
+    let read = |arch| {
+        resources_elements(os, arch)
+            .and_then(|node| elements(node, level).next())
+            .map(resource_values)
+            .unwrap_or_default()
+    };
+    read("x86_64").or(read("all"))
+}
+
+fn resource_values(node: Node) -> Resources {
+    let number = |name| child_text(node, name).and_then(|text| text.parse::<u64>().ok());
+    Resources {
+        ram_bytes: number("ram"),
+        n_cpus: number("n-cpus").and_then(|count| u32::try_from(count).ok()),
+        cpu_hz: number("cpu"),
+        storage_bytes: number("storage"),
+    }
+}
+
+fn inherits_resources(os: Node) -> bool {
+    let own = ["x86_64", "all"]
+        .iter()
+        .filter_map(|arch| resources_elements(os, arch))
+        .collect::<Vec<_>>();
+    own.is_empty()
+        || own
+            .iter()
+            .any(|node| node.attribute("inherit") == Some("true"))
+}
+
+fn volume_ids(os: Node) -> Vec<String> {
+    elements(os, "media")
+        .filter(|media| is_media_arch(*media))
+        .flat_map(|media| elements(media, "iso"))
+        .filter_map(|iso| child_text(iso, "volume-id"))
+        .filter(|pattern| !pattern.is_empty())
+        .collect()
+}
+
+fn devices(os: Node) -> Vec<(String, bool)> {
+    elements(os, "devices")
+        .flat_map(|devices| elements(devices, "device"))
+        .filter_map(|device| Some((device.attribute("id")?.to_owned(), supported(device))))
+        .collect()
+}
+
+fn firmware(os: Node) -> Vec<(String, bool)> {
+    elements(os, "firmware")
+        .filter(|node| node.attribute("arch") == Some("x86_64"))
+        .filter_map(|node| Some((node.attribute("type")?.to_owned(), supported(node))))
+        .collect()
+}
+
+/// Devices, firmware and missing resources come from the systems each one derives from.
+fn resolve_inheritance(raw: Vec<RawOs>) -> Vec<OsEntry> {
+    let by_id: HashMap<&str, usize> = raw
+        .iter()
+        .enumerate()
+        .map(|(index, os)| (os.entry.id.as_str(), index))
+        .collect();
+    (0..raw.len())
+        .map(|index| resolved_entry(&raw, &ancestry(&raw, &by_id, index)))
+        .collect()
+}
+
+/// `index` and the systems it derives from, nearest first.
+fn ancestry(raw: &[RawOs], by_id: &HashMap<&str, usize>, index: usize) -> Vec<usize> {
+    let mut chain = vec![index];
+    let mut current = index;
+    while let Some(parent) = raw[current]
+        .derives_from
+        .as_deref()
+        .and_then(|id| by_id.get(id).copied())
+    {
+        if chain.contains(&parent) || chain.len() > MAX_DERIVATION_DEPTH {
+            break;
+        }
+        chain.push(parent);
+        current = parent;
+    }
+    chain
+}
+
+fn resolved_entry(raw: &[RawOs], chain: &[usize]) -> OsEntry {
+    let own = &raw[chain[0]];
+    let mut entry = own.entry.clone();
+    let devices = nearest_wins(chain.iter().map(|index| &raw[*index].devices));
+    let firmware = nearest_wins(chain.iter().map(|index| &raw[*index].firmware));
+    let has =
+        |map: &HashMap<&str, bool>, ids: &[&str]| ids.iter().any(|id| map.get(id) == Some(&true));
+    entry.virtio_block = has(&devices, VIRTIO_BLOCK_DEVICES);
+    entry.virtio_net = has(&devices, VIRTIO_NET_DEVICES);
+    entry.efi_supported = firmware.get("efi") == Some(&true);
+    entry.efi_required = firmware.get("bios") == Some(&false);
+    entry.needs_tpm = entry.efi_required && entry.family == "winnt";
+    for index in inherited_resources_chain(raw, chain) {
+        entry.minimum = entry.minimum.or(raw[index].entry.minimum);
+        entry.recommended = entry.recommended.or(raw[index].entry.recommended);
+    }
+    entry
+}
+
+/// The ancestors to take resources from: up to and including the first with its own.
+fn inherited_resources_chain(raw: &[RawOs], chain: &[usize]) -> Vec<usize> {
+    let mut ancestors = Vec::new();
+    for window in chain.windows(2) {
+        if !raw[window[0]].inherits_resources {
+            break;
+        }
+        ancestors.push(window[1]);
+    }
+    ancestors
+}
+
+/// Merges `(id, supported)` lists given nearest first: a nearer system's word wins.
+fn nearest_wins<'a>(
+    lists: impl Iterator<Item = &'a Vec<(String, bool)>>,
+) -> HashMap<&'a str, bool> {
+    let mut merged = HashMap::new();
+    for list in lists {
+        for (id, supported) in list {
+            merged.entry(id.as_str()).or_insert(*supported);
+        }
+    }
+    merged
+}
+
+fn matches_words(entry: &OsEntry, words: &[String]) -> bool {
+    let name = entry.name.to_lowercase();
+    words.iter().all(|word| {
+        name.contains(word.as_str())
+            || entry
+                .short_ids()
+                .any(|id| id.to_lowercase().contains(word.as_str()))
+    })
+}
+
+/// Newest release first; undated ones (rolling, unknown, generic) after, by name.
+fn newest_first(a: &OsEntry, b: &OsEntry) -> std::cmp::Ordering {
+    match (&a.release_date, &b.release_date) {
+        (Some(a_date), Some(b_date)) => b_date.cmp(a_date).then_with(|| a.name.cmp(&b.name)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    }
+}
+
+/// The length of the longest of the entry's patterns matching `label`. osinfo's patterns are
+/// GLib (PCRE) regular expressions, unanchored and case-sensitive; the few that use features
+/// the `regex` crate lacks (look-ahead) never match.
+fn longest_matching_pattern(entry: &OsEntry, label: &str) -> Option<usize> {
+    entry
+        .volume_ids
+        .iter()
+        .filter(|pattern| {
+            RegexBuilder::new(pattern)
+                .size_limit(1 << 20)
+                .build()
+                .is_ok_and(|regex| regex.is_match(label))
+        })
+        .map(String::len)
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DB: &str = "/usr/share/osinfo";
+
+    fn catalog() -> Option<Vec<OsEntry>> {
+        let dir = Path::new(DB);
+        if !dir.join("os").is_dir() {
+            eprintln!("skipped: osinfo-db is not installed (apt-get install osinfo-db)");
+            return None;
+        }
+        Some(load_catalog(dir))
+    }
+
+    fn find<'a>(catalog: &'a [OsEntry], short_id: &str) -> &'a OsEntry {
+        catalog
+            .iter()
+            .find(|entry| entry.short_ids().any(|id| id == short_id))
+            .unwrap()
+    }
+
+    fn write_db(files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "hangar-osinfo-{}-{}",
+            std::process::id(),
+            files.len()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("os/example.org")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join("os/example.org").join(name), text).unwrap();
+        }
+        dir
+    }
+
+    const PARENT: &str = r#"<libosinfo version="0.0.1"><os id="http://example.org/a/1">
+        <short-id>a1</short-id><name>Alpha 1</name><name xml:lang="de">Alpha Eins</name>
+        <family>linux</family><release-date>2020-01-01</release-date>
+        <devices><device id="http://pcisig.com/pci/1af4/1001"/>
+          <device id="http://pcisig.com/pci/1af4/1000"/></devices>
+        <firmware arch="x86_64" type="efi"/>
+        <resources arch="all"><minimum><ram>1073741824</ram><n-cpus>1</n-cpus></minimum>
+          <recommended><ram>2147483648</ram><storage>21474836480</storage></recommended></resources>
+        <media arch="x86_64"><iso><volume-id>^ALPHA 1</volume-id></iso></media>
+        <media arch="aarch64"><iso><volume-id>^ALPHA-ARM</volume-id></iso></media>
+      </os></libosinfo>"#;
+
+    const CHILD: &str = r#"<libosinfo version="0.0.1"><os id="http://example.org/a/2">
+        <short-id>a2</short-id><short-id>alphatwo</short-id><name>Alpha 2 &amp; more</name>
+        <family>linux</family><release-date>2022-01-01</release-date>
+        <release-status>prerelease</release-status>
+        <derives-from id="http://example.org/a/1"/>
+        <devices><device id="http://pcisig.com/pci/1af4/1000" supported="false"/></devices>
+        <resources arch="all" inherit="true"/>
+        <media arch="x86_64"><iso><volume-id>^ALPHA 1\.9</volume-id></iso></media>
+      </os></libosinfo>"#;
+
+    #[test]
+    fn inheritance_resolves_devices_firmware_and_resources() {
+        let dir = write_db(&[
+            ("a-1.xml", PARENT),
+            ("a-2.xml", CHILD),
+            ("broken.xml", "<libosinfo><os"),
+        ]);
+        let catalog = load_catalog(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(catalog.len(), 3, "two systems and generic");
+        let child = find(&catalog, "alphatwo");
+        assert_eq!(child.name, "Alpha 2 & more");
+        assert_eq!(child.release_status, ReleaseStatus::Prerelease);
+        assert!(child.virtio_block && !child.virtio_net && child.efi_supported);
+        assert_eq!(child.recommended.storage_bytes, Some(20 * GIB));
+        let parent = find(&catalog, "a1");
+        assert_eq!(parent.name, "Alpha 1");
+        assert_eq!(parent.volume_ids, vec!["^ALPHA 1".to_owned()]);
+        let defaults = defaults_for(child);
+        assert_eq!(
+            defaults,
+            OsDefaults {
+                memory_mib: 2048,
+                vcpus: 2,
+                disk_gib: 20,
+                disk_bus: DiskBus::Virtio,
+                nic_model: NicModel::E1000e,
+                firmware: Firmware::Bios,
+                tpm: false,
+            }
+        );
+        // Both patterns match; the longer one is the more specific.
+        assert_eq!(
+            detect_from_iso_label("ALPHA 1.9 x86", &catalog)
+                .unwrap()
+                .short_id,
+            "a2"
+        );
+        assert_eq!(
+            detect_from_iso_label("ALPHA 1.0 x86", &catalog)
+                .unwrap()
+                .short_id,
+            "a1"
+        );
+        assert!(detect_from_iso_label("ALPHA-ARM", &catalog).is_none());
+    }
+
+    #[test]
+    fn generic_is_always_there() {
+        let catalog = load_catalog(Path::new("/nonexistent/osinfo"));
+        assert_eq!(catalog.len(), 1);
+        assert!(catalog[0].is_generic());
+        let defaults = defaults_for(&catalog[0]);
+        assert_eq!(
+            (defaults.memory_mib, defaults.disk_gib, defaults.disk_bus),
+            (2048, 20, DiskBus::Sata)
+        );
+        assert_eq!(search(&catalog, "GENERIC").len(), 1);
+    }
+
+    #[test]
+    fn search_matches_every_word_newest_first() {
+        let Some(catalog) = catalog() else { return };
+        let found = search(&catalog, "fedora");
+        assert!(found.len() > 30);
+        let dates: Vec<_> = found
+            .iter()
+            .filter_map(|e| e.release_date.clone())
+            .collect();
+        assert!(dates.windows(2).all(|pair| pair[0] >= pair[1]));
+        assert_eq!(search(&catalog, "WINDOWS 11")[0].short_id, "win11");
+        assert_eq!(search(&catalog, "debianbullseye")[0].short_id, "debian11");
+        assert!(search(&catalog, "no such system").is_empty());
+    }
+
+    #[test]
+    fn real_catalog_resolves_what_wizards_need() {
+        let Some(catalog) = catalog() else { return };
+        assert!(catalog.len() > 500);
+        let win11 = defaults_for(find(&catalog, "win11"));
+        assert_eq!(win11.firmware, Firmware::Uefi { secure_boot: true });
+        assert!(win11.tpm);
+        assert_eq!(
+            (win11.memory_mib, win11.vcpus, win11.disk_gib),
+            (4096, 2, 64)
+        );
+        // Windows has no virtio drivers in the box.
+        assert_eq!(
+            (win11.disk_bus, win11.nic_model),
+            (DiskBus::Sata, NicModel::E1000e)
+        );
+        // Fedora 37 lists no devices itself: they come from Fedora 36 and older.
+        let fedora = defaults_for(find(&catalog, "fedora37"));
+        assert_eq!(
+            (fedora.disk_bus, fedora.nic_model),
+            (DiskBus::Virtio, NicModel::Virtio)
+        );
+        assert_eq!((fedora.memory_mib, fedora.disk_gib), (2048, 20));
+        assert_eq!(fedora.firmware, Firmware::Bios);
+        assert!(!fedora.tpm);
+        let debian = find(&catalog, "debian11");
+        assert!(debian.aliases.contains(&"debianbullseye".to_owned()));
+        assert!(debian.virtio_block && debian.efi_supported);
+    }
+
+    #[test]
+    fn real_labels_are_detected() {
+        let Some(catalog) = catalog() else { return };
+        let detect = |label| detect_from_iso_label(label, &catalog).map(|e| e.short_id.as_str());
+        assert_eq!(detect("Fedora-WS-Live-37-1-7"), Some("fedora37"));
+        assert_eq!(detect("Fedora-S-dvd-x86_64-37"), Some("fedora37"));
+        assert_eq!(detect("Debian 11.5.0 amd64 n"), Some("debian11"));
+        assert_eq!(detect("Ubuntu 22.04.1 LTS amd64"), Some("ubuntu22.04"));
+        assert_eq!(detect("CCCOMA_X64FRE_EN-US_DV9"), Some("win11"));
+        assert_eq!(detect("no such label"), None);
+        assert_eq!(detect("   "), None);
+    }
+
+    /// Type, identifier, version 1. (Byte-string escapes would trip xgettext's C lexer.)
+    fn descriptor_start(kind: u8, identifier: &[u8; 5]) -> Vec<u8> {
+        [&[kind][..], identifier, &[1]].concat()
+    }
+
+    fn iso_image(descriptor: &[u8], label: &str) -> Vec<u8> {
+        let mut image = vec![0; ISO_LABEL_BYTES];
+        let sector = &mut image[ISO_DESCRIPTOR_OFFSET..];
+        sector[..descriptor.len()].copy_from_slice(descriptor);
+        sector[40..72].fill(b' ');
+        sector[40..40 + label.len()].copy_from_slice(label.as_bytes());
+        image
+    }
+
+    #[test]
+    fn iso_labels_are_read_from_the_primary_descriptor() {
+        let image = iso_image(&descriptor_start(1, b"CD001"), "Fedora-WS-Live-37-1-7");
+        assert_eq!(
+            volume_label_from_bytes(&image).unwrap(),
+            "Fedora-WS-Live-37-1-7"
+        );
+        let path = std::env::temp_dir().join(format!("hangar-label-{}.iso", std::process::id()));
+        std::fs::write(&path, &image).unwrap();
+        assert_eq!(
+            iso9660_volume_label(&path).unwrap(),
+            "Fedora-WS-Live-37-1-7"
+        );
+        std::fs::write(&path, b"short").unwrap();
+        assert_eq!(iso9660_volume_label(&path), Err(IsoError::NotIso));
+        let _ = std::fs::remove_file(&path);
+        let udf = iso_image(&descriptor_start(0, b"BEA01"), "X");
+        assert_eq!(volume_label_from_bytes(&udf), Err(IsoError::NotIso));
+        assert_eq!(
+            volume_label_from_bytes(&image[..100]),
+            Err(IsoError::NotIso)
+        );
+        assert!(matches!(
+            iso9660_volume_label(Path::new("/nonexistent.iso")),
+            Err(IsoError::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn genisoimage_output_is_an_iso() {
+        let dir = std::env::temp_dir().join(format!("hangar-iso-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let iso = dir.with_extension("iso");
+        let made = ["xorriso", "genisoimage", "mkisofs"].iter().any(|tool| {
+            let mut command = std::process::Command::new(tool);
+            if *tool == "xorriso" {
+                command.args(["-as", "mkisofs"]);
+            }
+            command
+                .args(["-quiet", "-V", "HANGAR_TEST", "-o"])
+                .arg(&iso)
+                .arg(&dir)
+                .output()
+                .is_ok_and(|output| output.status.success())
+        });
+        if made {
+            assert_eq!(iso9660_volume_label(&iso).unwrap(), "HANGAR_TEST");
+        } else {
+            eprintln!("skipped: no xorriso, genisoimage or mkisofs");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&iso);
+    }
+}
