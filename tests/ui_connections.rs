@@ -61,6 +61,15 @@ fn files_containing(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
     }
 }
 
+/// Both tests use the same config directory and keyring: one at a time, start to end.
+static CONFIG_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn config_turn() -> std::sync::MutexGuard<'static, ()> {
+    CONFIG_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn atspi(app: &RunningApp, args: &[&str]) {
     let pid = app.pid().to_string();
     let mut full = vec![args[0], "--pid", &pid, "Hangar"];
@@ -77,6 +86,7 @@ fn password_asked_once_then_kept_in_the_keyring() {
     };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let home = common::testbed_var("HOME").expect("HOME");
+    let _config = config_turn();
     save_test_bed_connection(&login);
 
     // First start: nothing in the keyring, so Hangar asks.
@@ -136,6 +146,24 @@ fn password_asked_once_then_kept_in_the_keyring() {
         "Hangar asked again although the password was saved"
     );
     app.screenshot("saved-connection-second-start");
+    drop(app);
+    forget_saved_connections();
+}
+
+/// Leaves no saved host behind for the tests that follow.
+fn forget_saved_connections() {
+    if let Some(path) = config_file() {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = Command::new("secret-tool")
+        .args([
+            "clear",
+            "service",
+            "io.github.hangarvm.Hangar",
+            "username",
+            "testbed0001",
+        ])
+        .status();
 }
 
 #[test]
