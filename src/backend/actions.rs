@@ -4,7 +4,6 @@ use gettextrs::gettext;
 use virt::sys;
 
 use super::error::BackendError;
-use super::libvirt::ffi::storage_volume_by_path;
 use super::libvirt::session::HostSession;
 
 /// What the user can do to a domain from the list.
@@ -88,7 +87,7 @@ fn delete(
         domain.undefine()?;
     }
     for path in volumes {
-        if let Ok(volume) = storage_volume_by_path(session.connection(), &path) {
+        if let Ok(volume) = session.connection().lookup_storage_vol_by_path(&path) {
             volume.delete(0)?;
         }
     }

@@ -553,24 +553,6 @@ unsafe extern "C" fn free_close_handler(opaque: *mut c_void) {
     drop(Box::from_raw(opaque as *mut Arc<CloseHandler>));
 }
 
-/// The storage volume at `path` (virt has no wrapper for this lookup).
-pub fn storage_volume_by_path(
-    conn: &Connect,
-    path: &str,
-) -> Result<virt::storage_vol::StorageVol, LibvirtError> {
-    let path = CString::new(path).map_err(|_| LibvirtError {
-        code: sys::VIR_ERR_INVALID_ARG as i32,
-        message: "the volume path contains a NUL character".into(),
-    })?;
-    // SAFETY: conn is live and path a valid C string for the duration of the call.
-    let volume = unsafe { sys::virStorageVolLookupByPath(conn.as_ptr(), path.as_ptr()) };
-    if volume.is_null() {
-        return Err(LibvirtError::last());
-    }
-    // SAFETY: a non-NULL result is a new volume reference that `StorageVol` now owns.
-    Ok(unsafe { virt::storage_vol::StorageVol::from_ptr(volume) })
-}
-
 /// Host-wide CPU times in nanoseconds, by libvirt's field name ("kernel", "user", "idle",
 /// "iowait"; some drivers give "utilization" in percent instead).
 pub fn node_cpu_stats(conn: &Connect) -> Result<HashMap<String, u64>, LibvirtError> {
