@@ -7,7 +7,7 @@ export CARGO_HOME ?= $(HOME)/.cargo
 export RUSTUP_HOME ?= $(HOME)/.rustup
 export PATH := $(CARGO_HOME)/bin:$(PATH)
 
-.PHONY: run test deps toolchain build lint pot screenshot clean
+.PHONY: run test bench deps toolchain build lint pot screenshot clean
 
 run: deps toolchain
 	$(CARGO) run --bin hangar -- --demo
@@ -15,6 +15,15 @@ run: deps toolchain
 test: deps toolchain lint
 	$(CARGO) build --all-targets
 	HANGAR_REQUIRE_TESTBED=1 tests/testbed/run.sh $(CARGO) test --all-targets --no-fail-fast
+
+# The domain-list benchmark (benches/domain_list.rs) in the test bed: the real app on its
+# desktop, and the backend through its libvirtd. Built with the dev profile, the one `make
+# test` builds: a second (release) profile would cost another full build (about 11 min on
+# 2 cores), and unoptimised Rust only makes the figures pessimistic. Built before the test
+# bed starts, so no service idles through a build.
+bench: deps toolchain
+	$(CARGO) bench --profile dev --bench domain_list --no-run
+	tests/testbed/run.sh $(CARGO) bench --profile dev --bench domain_list
 
 deps:
 	@tools/install-deps.sh

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod connection_form;
 pub mod console;
+pub mod create;
 pub mod domain;
 pub mod error;
 pub mod libvirt;

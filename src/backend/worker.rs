@@ -50,6 +50,15 @@ impl Default for WorkerOptions {
     }
 }
 
+/// Work for the worker thread, given the open session.
+pub struct Job(pub Box<dyn FnOnce(&HostSession) + Send>);
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
 /// What the UI asks a worker to do.
 #[derive(Debug)]
 pub enum HostCommand {
@@ -74,6 +83,8 @@ pub enum HostCommand {
         uuid: String,
         reply: async_channel::Sender<Result<ConsoleTarget, BackendError>>,
     },
+    /// Run a job that needs the connection (wizards, uploads); it replies on its own channel.
+    Run(Job),
     /// Refresh the figures periodically (true) or only on events and request (false), e.g.
     /// while the host is not shown.
     SetPolling(bool),
@@ -437,6 +448,10 @@ impl WorkerRun {
                 Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
                 Ok(Inbox::Command(HostCommand::Domains { uuids, action })) => {
                     self.run_actions(session, &uuids, &action);
+                    Ok(())
+                }
+                Ok(Inbox::Command(HostCommand::Run(job))) => {
+                    (job.0)(session);
                     Ok(())
                 }
                 Ok(Inbox::Command(HostCommand::Console { uuid, reply })) => {

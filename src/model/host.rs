@@ -15,12 +15,15 @@ use crate::backend::actions::DomainAction;
 use crate::backend::console::ConsoleTarget;
 use crate::backend::domain::{DomainSummary, HostInfo};
 use crate::backend::error::{BackendError, ErrorKind};
+use crate::backend::libvirt::session::HostSession;
 use crate::backend::login::{CredentialPrompt, LoginSettings};
 use crate::backend::secrets;
 use crate::backend::store::SavedConnection;
 use crate::backend::summary::HostSummary;
 use crate::backend::uri;
-use crate::backend::worker::{ConnectPhase, HostCommand, HostUpdate, HostWorker, WorkerOptions};
+use crate::backend::worker::{
+    ConnectPhase, HostCommand, HostUpdate, HostWorker, Job, WorkerOptions,
+};
 use crate::i18n::gettext_f;
 
 /// Where a host's connection stands.
@@ -257,6 +260,19 @@ impl Host {
     pub async fn console_target(&self, uuid: &str) -> Result<ConsoleTarget, BackendError> {
         let uuid = uuid.to_owned();
         self.ask(|reply| HostCommand::Console { uuid, reply }).await
+    }
+
+    /// Runs `job` with the host's open session on its worker thread and waits for the result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&HostSession) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        self.ask(move |reply| {
+            HostCommand::Run(Job(Box::new(move |session| {
+                let _ = reply.send_blocking(job(session));
+            })))
+        })
+        .await
     }
 
     /// Sends the command `make` builds around a reply channel and waits for the answer.
