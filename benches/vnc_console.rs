@@ -1,0 +1,3 @@
+//! The console benchmark (being written).
+
+fn main() {}
