@@ -236,6 +236,11 @@ impl Host {
         self.set_status(HostStatus::Disconnected, "");
     }
 
+    /// The listed domain with this UUID, if the host has reported it.
+    pub fn domain_by_uuid(&self, uuid: &str) -> Option<Domain> {
+        self.imp().domain_index.borrow().get(uuid).cloned()
+    }
+
     /// Runs `action` on the domains with these UUIDs; their rows show it as pending.
     pub fn run_action(&self, uuids: Vec<String>, action: DomainAction) {
         let Some(worker) = self.imp().worker.borrow().as_ref().map(HostWorker::sender) else {
