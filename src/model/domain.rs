@@ -122,9 +122,17 @@ impl Domain {
         self.imp().cpu_history.borrow().iter().copied().collect()
     }
 
-    /// Derives CPU use from the growth of the total CPU time since the previous sample.
+    /// Derives CPU use from the growth of the total CPU time since the previous sample; a
+    /// negative value means the host does not report CPU time (the test driver).
     fn sample_cpu(&self, summary: &DomainSummary) {
         let imp = self.imp();
+        if summary.cpu_time_ns == 0 && summary.state.is_active() {
+            if imp.cpu_percent.get() >= 0.0 {
+                imp.cpu_percent.set(-1.0);
+                self.notify_cpu_percent();
+            }
+            return;
+        }
         let now = Instant::now();
         let previous = imp.cpu_sample.replace(Some((summary.cpu_time_ns, now)));
         let percent = match previous {

@@ -120,7 +120,13 @@ impl DomainRow {
                 .build(),
             domain
                 .bind_property("cpu-percent", &*imp.cpu_label, "label")
-                .transform_to(|_, percent: f64| Some(format!("{percent:.0}%")))
+                .transform_to(|_, percent: f64| {
+                    Some(if percent < 0.0 {
+                        "—".to_owned()
+                    } else {
+                        format!("{percent:.0}%")
+                    })
+                })
                 .sync_create()
                 .build(),
             domain
@@ -167,7 +173,8 @@ fn vcpus_text(count: u32) -> String {
 
 /// Draws CPU use samples (0–100) as a filled line, newest at the right.
 fn draw_sparkline(cairo: &gtk::cairo::Context, width: i32, height: i32, samples: &[f32]) {
-    if samples.len() < 2 {
+    // Nothing to see until two samples exist, or while the guest is idle.
+    if samples.len() < 2 || samples.iter().all(|sample| *sample <= 0.0) {
         return;
     }
     let (width, height) = (f64::from(width), f64::from(height));
