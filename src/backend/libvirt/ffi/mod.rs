@@ -11,9 +11,9 @@ mod node;
 
 pub use domain_stats::*;
 pub use events::*;
-pub use node::*;
 #[cfg(test)]
 use node::field_name;
+pub use node::*;
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
