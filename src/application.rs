@@ -13,6 +13,7 @@ use crate::backend::secrets;
 use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
 use crate::config;
+use crate::i18n::gettext_f;
 use crate::model::Domain;
 use crate::model::{Host, HostStatus};
 use crate::ui::{ConnectionDialog, ConsoleWindow, CredentialsDialog, Window};
@@ -76,13 +77,40 @@ mod imp {
                 println!("{} {}", config::APP_NAME, config::VERSION);
                 return ControlFlow::Break(glib::ExitCode::SUCCESS);
             }
+            // Checked here, in the process that was started, so the message reaches its
+            // terminal even when another instance does the work.
+            if let Ok(Some(address)) = options.lookup::<String>("vnc") {
+                if let Err(message) = parse_vnc_address(&address) {
+                    eprintln!("hangar: {message}");
+                    return ControlFlow::Break(glib::ExitCode::from(2));
+                }
+            }
             self.parent_handle_local_options(options)
         }
 
         fn command_line(&self, command_line: &gio::ApplicationCommandLine) -> glib::ExitCode {
             let app = self.obj();
             let options = command_line.options_dict();
-            app.activate();
+            let vnc = options
+                .lookup::<String>("vnc")
+                .ok()
+                .flatten()
+                .and_then(|address| parse_vnc_address(&address).ok());
+            // `--vnc` on its own opens just that console, without the main window.
+            let main_window_options = [
+                "demo",
+                "connect",
+                "show-domain-console",
+                "show-host-summary",
+                "show-domain-creator",
+            ];
+            if vnc.is_none()
+                || main_window_options
+                    .iter()
+                    .any(|name| options.contains(name))
+            {
+                app.activate();
+            }
             if options.contains("demo") {
                 app.open_demo();
             }
@@ -92,8 +120,16 @@ mod imp {
             if let Ok(Some(name)) = options.lookup::<String>("show-domain-console") {
                 app.open_console_when_listed(name);
             }
+            if options.contains("show-domain-creator") {
+                if let Ok(Some(address)) = options.lookup::<String>("connect") {
+                    app.open_creator_when_connected(&address);
+                }
+            }
             if options.contains("show-host-summary") {
                 app.main_window().set_showing_summary(true);
+            }
+            if let Some((host, port)) = vnc {
+                app.open_vnc_address(&host, port);
             }
             glib::ExitCode::SUCCESS
         }
@@ -151,6 +187,22 @@ impl Application {
             glib::OptionFlags::NONE,
             glib::OptionArg::None,
             &gettext("Show the summary of the host given with --connect"),
+            None,
+        );
+        self.add_main_option(
+            "vnc",
+            glib::Char::from(0),
+            glib::OptionFlags::NONE,
+            glib::OptionArg::String,
+            &gettext("Open the VNC console at HOST:PORT"),
+            Some("HOST:PORT"),
+        );
+        self.add_main_option(
+            "show-domain-creator",
+            glib::Char::from(0),
+            glib::OptionFlags::NONE,
+            glib::OptionArg::None,
+            &gettext("Open the New Virtual Machine wizard for the host given with --connect"),
             None,
         );
         self.add_main_option(
@@ -277,12 +329,20 @@ impl Application {
 
     /// Shows `domain`'s console in the console window (opening the window if needed).
     pub fn open_console(&self, domain: &Domain) {
-        let window = self.imp().console_window.upgrade().unwrap_or_else(|| {
+        self.console_window().open(domain);
+    }
+
+    /// Shows the console of the VNC server at `host`:`port`, which belongs to no domain.
+    pub fn open_vnc_address(&self, host: &str, port: u16) {
+        self.console_window().open_address(host, port);
+    }
+
+    fn console_window(&self) -> ConsoleWindow {
+        self.imp().console_window.upgrade().unwrap_or_else(|| {
             let window = ConsoleWindow::new(self);
             self.imp().console_window.set(Some(&window));
             window
-        });
-        window.open(domain);
+        })
     }
 
     /// Opens the console of the domain called `name` as soon as a host lists it.
@@ -311,6 +371,38 @@ impl Application {
         };
         check(&store);
         store.connect_items_changed(move |store, _, _, _| check(store));
+    }
+
+    /// Opens the new-machine wizard for the host at `address` as soon as it is connected.
+    fn open_creator_when_connected(&self, address: &str) {
+        let Some(host) = self.host_by_uri(address) else {
+            return;
+        };
+        let app = self.downgrade();
+        let open = move |host: &Host| {
+            if let Some(app) = app.upgrade() {
+                let wizard = crate::ui::NewVmWizard::new(&app.main_window(), host);
+                GtkWindowExt::present(&wizard);
+            }
+        };
+        if host.status() == HostStatus::Connected {
+            open(&host);
+            return;
+        }
+        let handler: std::rc::Rc<RefCell<Option<glib::SignalHandlerId>>> = Default::default();
+        let id = host.connect_status_notify(glib::clone!(
+            #[strong]
+            handler,
+            move |host| {
+                if host.status() == HostStatus::Connected {
+                    if let Some(id) = handler.take() {
+                        host.disconnect(id);
+                    }
+                    open(host);
+                }
+            }
+        ));
+        handler.replace(Some(id));
     }
 
     fn store(&self) -> Option<std::sync::Arc<ConnectionStore>> {
@@ -481,6 +573,33 @@ impl Default for Application {
     }
 }
 
+/// `HOST:PORT` from `--vnc`: a name or an IPv4 address, or an IPv6 address in brackets
+/// (`[::1]:5900`).
+fn parse_vnc_address(text: &str) -> Result<(String, u16), String> {
+    let invalid = || {
+        gettext_f(
+            "“{address}” is not a VNC address: give HOST:PORT, such as 127.0.0.1:5900 or [::1]:5900.",
+            &[("address", text)],
+        )
+    };
+    let (host, port) = text.trim().rsplit_once(':').ok_or_else(invalid)?;
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|port| *port != 0)
+        .ok_or_else(invalid)?;
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.strip_suffix(']').ok_or_else(invalid)?,
+        // An IPv6 address without brackets cannot be told apart from its port.
+        None if host.contains([':', '[', ']']) => return Err(invalid()),
+        None => host,
+    };
+    if host.is_empty() {
+        return Err(invalid());
+    }
+    Ok((host.to_owned(), port))
+}
+
 /// The settings, from the installed schema or else from the one compiled into target/.
 fn load_settings() -> Option<gio::Settings> {
     let installed =
@@ -510,4 +629,32 @@ pub fn run() -> glib::ExitCode {
     }
     glib::set_application_name(config::APP_NAME);
     Application::new().run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_vnc_address;
+
+    #[test]
+    fn vnc_addresses_from_the_command_line() {
+        let parsed = |text| parse_vnc_address(text).ok();
+        let address = |host: &str, port| Some((host.to_owned(), port));
+        assert_eq!(parsed("127.0.0.1:5900"), address("127.0.0.1", 5900));
+        assert_eq!(parsed("nas.local:5901"), address("nas.local", 5901));
+        assert_eq!(parsed("[::1]:5902"), address("::1", 5902));
+        assert_eq!(parsed("[fe80::1%eth0]:5900"), address("fe80::1%eth0", 5900));
+        for wrong in [
+            "",
+            "host",
+            "host:",
+            ":5900",
+            "host:0",
+            "host:65536",
+            "::1:5900",
+            "[::1:5900",
+            "[]:5900",
+        ] {
+            assert_eq!(parsed(wrong), None, "{wrong:?}");
+        }
+    }
 }

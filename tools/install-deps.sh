@@ -4,12 +4,15 @@
 set -euo pipefail
 
 BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
-RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)
+# The storage and network drivers: the wizards create pools and networks on the host.
+RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-storage
+  libvirt-daemon-driver-network libvirt-clients qemu-system-x86)
 TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools dbus dbus-x11
   desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
   gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
-  tigervnc-standalone-server tigervnc-tools osinfo-db)
-BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev)
+  tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables)
+BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
+  libvirt-daemon-driver-storage libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 
 missing=()
 for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"; do

@@ -246,6 +246,27 @@ pub fn create_vm(
 ) -> Result<String, BackendError> {
     let xml = domain_xml(spec)
         .map_err(|error| BackendError::new(ErrorKind::InvalidInput, error.to_string()))?;
+    define_and_start(session, &xml, 0, volume, start)
+}
+
+/// The same from `<domain>` XML the user wrote or edited: libvirt checks it against its
+/// schema first, so a misspelt element is reported instead of silently dropped.
+pub fn create_vm_from_xml(
+    session: &HostSession,
+    xml: &str,
+    volume: Option<&NewVolume>,
+    start: bool,
+) -> Result<String, BackendError> {
+    define_and_start(session, xml, sys::VIR_DOMAIN_DEFINE_VALIDATE, volume, start)
+}
+
+fn define_and_start(
+    session: &HostSession,
+    xml: &str,
+    define_flags: sys::virDomainDefineFlags,
+    volume: Option<&NewVolume>,
+    start: bool,
+) -> Result<String, BackendError> {
     let created_volume = match volume {
         Some(volume) => {
             let pool = session
@@ -263,7 +284,10 @@ pub fn create_vm(
             let _ = volume.delete(0);
         }
     };
-    let domain = match session.connection().define_domain_xml(&xml) {
+    let domain = match session
+        .connection()
+        .define_domain_xml_flags(xml, define_flags)
+    {
         Ok(domain) => domain,
         Err(error) => {
             undo_volume();
@@ -278,6 +302,14 @@ pub fn create_vm(
         }
     }
     Ok(domain.uuid_string()?)
+}
+
+/// Deletes the volume at `path`, such as an image uploaded for a machine that could then
+/// not be created.
+pub fn delete_volume(session: &HostSession, path: &str) -> Result<(), BackendError> {
+    let volume = session.connection().lookup_storage_vol_by_path(path)?;
+    volume.delete(0)?;
+    Ok(())
 }
 
 /// How an upload goes; sent often enough for a progress bar.
@@ -386,15 +418,30 @@ fn raw_volume_xml(name: &str, bytes: u64) -> String {
     )
 }
 
+/// The error with the step it stopped: its detail, not its sentence, which would repeat
+/// “The host reported an error” once `user_message` wraps it again.
 fn step_failed(step: &str, error: virt::error::Error) -> BackendError {
-    let error = BackendError::from(error);
+    // libvirt's own words: its error kinds describe connecting, not these steps.
+    let detail = BackendError::from(error).detail;
     BackendError::new(
-        error.kind,
+        ErrorKind::InvalidInput,
         gettext_f(
             "Could not {step}: {reason} Nothing was left behind.",
-            &[("step", step), ("reason", &error.user_message())],
+            &[("step", step), ("reason", &sentence(&detail))],
         ),
     )
+}
+
+/// libvirt's message as a sentence: capitalised, ending in a full stop.
+fn sentence(message: &str) -> String {
+    let mut text = message.trim().to_owned();
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> BackendError {

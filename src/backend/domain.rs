@@ -52,6 +52,10 @@ pub struct DomainSummary {
     pub max_memory_kib: u64,
     /// Total CPU time used so far, in nanoseconds.
     pub cpu_time_ns: u64,
+    /// Bytes read from and written to all its disks so far, when the host reports them.
+    pub disk_bytes: Option<u64>,
+    /// Bytes received and sent on all its network cards so far, when the host reports them.
+    pub net_bytes: Option<u64>,
 }
 
 impl DomainSummary {
@@ -69,8 +73,25 @@ impl DomainSummary {
             memory_kib,
             max_memory_kib: stats.get_u64("balloon.maximum").unwrap_or(memory_kib),
             cpu_time_ns: stats.get_u64("cpu.time").unwrap_or(0),
+            disk_bytes: sum_counters(stats, "block", &["rd.bytes", "wr.bytes"]),
+            net_bytes: sum_counters(stats, "net", &["rx.bytes", "tx.bytes"]),
         }
     }
+}
+
+/// Adds up `PREFIX.N.FIELD` over every device N (`block.0.rd.bytes` …); `None` when the
+/// record has no such devices.
+fn sum_counters(stats: &DomainStats, prefix: &str, fields: &[&str]) -> Option<u64> {
+    let count = stats.get_u64(&format!("{prefix}.count"))?;
+    let total = (0..count)
+        .flat_map(|device| {
+            fields
+                .iter()
+                .map(move |field| format!("{prefix}.{device}.{field}"))
+        })
+        .filter_map(|key| stats.get_u64(&key))
+        .fold(0u64, u64::saturating_add);
+    Some(total)
 }
 
 /// Facts about a connected host.
@@ -117,6 +138,30 @@ mod tests {
         assert_eq!(summary.vcpus, 4);
         assert_eq!(summary.memory_kib, 2_097_152);
         assert_eq!(summary.max_memory_kib, 2_097_152);
+        assert_eq!(summary.disk_bytes, None);
+    }
+
+    #[test]
+    fn io_counters_add_up_over_devices() {
+        let stats = DomainStats {
+            name: "web".into(),
+            uuid: "u".into(),
+            params: [
+                ("block.count", 2),
+                ("block.0.rd.bytes", 100),
+                ("block.0.wr.bytes", 20),
+                ("block.1.rd.bytes", 3),
+                ("net.count", 1),
+                ("net.0.rx.bytes", 7),
+                ("net.0.tx.bytes", 8),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), TypedValue::UInt(value)))
+            .collect(),
+        };
+        let summary = DomainSummary::from_stats(&stats);
+        assert_eq!(summary.disk_bytes, Some(123));
+        assert_eq!(summary.net_bytes, Some(15));
     }
 
     #[test]

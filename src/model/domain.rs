@@ -43,6 +43,11 @@ mod imp {
         pub(super) cpu_percent: Cell<f64>,
         pub(super) state: Cell<DomainState>,
         pub(super) cpu_sample: Cell<Option<(u64, Instant)>>,
+        /// Disk and network throughput in words ("disk 1.2 MB/s · net 3 kB/s"), empty when
+        /// the host does not report it or the guest is off.
+        #[property(get)]
+        pub(super) io_label: RefCell<String>,
+        pub(super) io_sample: Cell<Option<(u64, u64, Instant)>>,
         pub(super) cpu_history: RefCell<VecDeque<f32>>,
         pub(super) host: glib::WeakRef<Host>,
     }
@@ -115,6 +120,35 @@ impl Domain {
             self.notify_memory_kib();
         }
         self.sample_cpu(summary);
+        self.sample_io(summary);
+    }
+
+    /// Throughput since the previous sample, from the growing byte counters.
+    fn sample_io(&self, summary: &DomainSummary) {
+        let imp = self.imp();
+        let now = Instant::now();
+        let counters = summary.disk_bytes.zip(summary.net_bytes);
+        let previous = imp
+            .io_sample
+            .replace(counters.map(|(disk, net)| (disk, net, now)));
+        let label = match (counters, previous) {
+            (Some((disk, net)), Some((last_disk, last_net, at))) if summary.state.is_active() => {
+                let seconds = now.duration_since(at).as_secs_f64().max(0.001);
+                let rate = |now: u64, before: u64| now.saturating_sub(before) as f64 / seconds;
+                crate::i18n::gettext_f(
+                    "disk {disk} · net {net}",
+                    &[
+                        ("disk", &format_rate(rate(disk, last_disk))),
+                        ("net", &format_rate(rate(net, last_net))),
+                    ],
+                )
+            }
+            _ => String::new(),
+        };
+        if *imp.io_label.borrow() != label {
+            imp.io_label.replace(label);
+            self.notify_io_label();
+        }
     }
 
     /// The last CPU use samples, oldest first, for the sparkline.
@@ -196,6 +230,22 @@ fn state_icon(state: DomainState) -> &'static str {
     }
 }
 
+/// Bytes per second as people read them: "0 B/s", "12 kB/s", "1.2 MB/s".
+pub fn format_rate(bytes_per_second: f64) -> String {
+    let units = ["B/s", "kB/s", "MB/s", "GB/s"];
+    let mut value = bytes_per_second.max(0.0);
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit > 0 && value < 10.0 {
+        format!("{value:.1} {}", units[unit])
+    } else {
+        format!("{value:.0} {}", units[unit])
+    }
+}
+
 /// Memory as people read it: "512 MiB", "2 GiB", "1.5 GiB".
 pub fn format_memory(kib: u64) -> String {
     const MIB: u64 = 1024;
@@ -215,6 +265,13 @@ pub fn format_memory(kib: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_memory;
+
+    #[test]
+    fn rates_read_naturally() {
+        assert_eq!(super::format_rate(0.0), "0 B/s");
+        assert_eq!(super::format_rate(12_300.0), "12 kB/s");
+        assert_eq!(super::format_rate(1_230_000.0), "1.2 MB/s");
+    }
 
     #[test]
     fn memory_reads_naturally() {

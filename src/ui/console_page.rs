@@ -1,5 +1,6 @@
 //! One console tab: finds where the domain's VNC server is, asks for its password when
-//! needed, shows the screen, and reconnects when the guest reboots or QEMU restarts.
+//! needed, shows the screen, and reconnects when the guest reboots or QEMU restarts. A tab
+//! can also show a bare VNC address (`hangar --vnc HOST:PORT`), with no domain behind it.
 
 use std::cell::{Cell, RefCell};
 use std::os::fd::OwnedFd;
@@ -51,6 +52,8 @@ mod imp {
         #[template_child]
         pub(super) retry_button: TemplateChild<gtk::Button>,
         pub(super) domain: RefCell<Option<Domain>>,
+        /// The server's host and port, for a tab opened on an address rather than a domain.
+        pub(super) address: RefCell<Option<(String, u16)>>,
         /// The password of the current attempt, kept only until the server accepts it.
         pub(super) typed_password: RefCell<Option<String>>,
         pub(super) reconnects_left: Cell<u32>,
@@ -105,8 +108,23 @@ impl ConsolePage {
         page
     }
 
+    /// A tab for the VNC server at `host`:`port`; it starts connecting at once. Without a
+    /// domain there is nothing to start, no saved password and no reconnecting on its own.
+    pub fn for_address(host: &str, port: u16) -> Self {
+        let page: Self = glib::Object::new();
+        page.imp().address.replace(Some((host.to_owned(), port)));
+        page.imp().remember_check.set_visible(false);
+        page.connect_console();
+        page
+    }
+
     pub fn domain(&self) -> Option<Domain> {
         self.imp().domain.borrow().clone()
+    }
+
+    /// The host and port of a tab made with `for_address`.
+    pub fn address(&self) -> Option<(String, u16)> {
+        self.imp().address.borrow().clone()
     }
 
     pub fn viewer(&self) -> VncViewer {
@@ -194,6 +212,12 @@ impl ConsolePage {
 
     /// Asks the host where the console is, then connects.
     fn connect_console(&self) {
+        if let Some((host, port)) = self.address() {
+            let password = self.imp().typed_password.borrow().clone();
+            let (session, events) = VncSession::connect(VncStream::Tcp { host, port }, password);
+            self.imp().viewer.connect_session(session, events);
+            return;
+        }
         let Some(domain) = self.domain() else { return };
         let Some(host) = domain.host() else {
             self.show_problem(&gettext("The host of this virtual machine is gone."));
@@ -359,6 +383,11 @@ impl ConsolePage {
     /// The guest rebooted or QEMU restarted: try again a few times while it still runs.
     fn after_disconnect(&self, reason: &str) {
         let imp = self.imp();
+        if self.address().is_some() {
+            // No domain to ask whether the server should be back: the user may try again.
+            self.show_problem(reason);
+            return;
+        }
         let still_running = self.domain().is_some_and(|domain| domain.is_active());
         if !still_running {
             self.show("not-running");

@@ -10,6 +10,7 @@ use super::ConsolePage;
 use crate::i18n::gettext_f;
 use crate::model::Domain;
 use crate::vnc::keysyms::KeyCombo;
+use crate::vnc::session::display_address;
 
 mod imp {
     use super::*;
@@ -117,6 +118,29 @@ impl ConsoleWindow {
         self.present();
     }
 
+    /// Shows the console of the VNC server at `host`:`port`: its existing tab, or a new one.
+    pub fn open_address(&self, host: &str, port: u16) {
+        let view = &self.imp().tab_view;
+        let wanted = Some((host.to_owned(), port));
+        let existing = (0..view.n_pages())
+            .map(|index| view.nth_page(index))
+            .find(|page| {
+                page.child()
+                    .downcast::<ConsolePage>()
+                    .is_ok_and(|console| console.address() == wanted)
+            });
+        let page = existing.unwrap_or_else(|| {
+            let console = ConsolePage::for_address(host, port);
+            let page = view.append(&console);
+            page.set_title(&display_address(host, port));
+            page
+        });
+        view.set_selected_page(&page);
+        // The first tab is selected as it is added, before it has its title.
+        self.show_current_title();
+        self.present();
+    }
+
     /// The number of open consoles.
     pub fn console_count(&self) -> i32 {
         self.imp().tab_view.n_pages()
@@ -188,8 +212,16 @@ impl ConsoleWindow {
     fn show_current_title(&self) {
         let imp = self.imp();
         let domain = self.current_page().and_then(|page| page.domain());
-        imp.title
-            .set_title(&domain.as_ref().map(Domain::name).unwrap_or_default());
+        // A tab on a bare address has no domain: its tab title is the address.
+        let title = match &domain {
+            Some(domain) => domain.name(),
+            None => imp
+                .tab_view
+                .selected_page()
+                .map(|page| page.title().to_string())
+                .unwrap_or_default(),
+        };
+        imp.title.set_title(&title);
         imp.title
             .set_subtitle(&domain.as_ref().map(Domain::host_name).unwrap_or_default());
         if let Some(page) = self.current_page() {
@@ -246,10 +278,11 @@ impl ConsoleWindow {
         let Some(page) = self.current_page() else {
             return;
         };
-        let name = page
-            .domain()
-            .map(|domain| domain.name())
-            .unwrap_or_default();
+        let name = match (page.domain(), page.address()) {
+            (Some(domain), _) => domain.name(),
+            (None, Some((host, port))) => display_address(&host, port),
+            (None, None) => String::new(),
+        };
         let folder =
             glib::user_special_dir(glib::UserDirectory::Pictures).unwrap_or_else(glib::home_dir);
         let stamp = glib::DateTime::now_local()

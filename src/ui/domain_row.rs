@@ -25,6 +25,8 @@ mod imp {
         #[template_child]
         pub(super) host_label: TemplateChild<gtk::Label>,
         #[template_child]
+        pub(super) io_label: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) pending_spinner: TemplateChild<gtk::Spinner>,
         #[template_child]
         pub(super) cpu_graph: TemplateChild<gtk::DrawingArea>,
@@ -108,6 +110,10 @@ impl DomainRow {
             domain
                 .bind_property("host-name", &*imp.host_label, "label")
                 .transform_to(|_, host: String| Some(format!("· {host}")))
+                .sync_create()
+                .build(),
+            domain
+                .bind_property("io-label", &*imp.io_label, "label")
                 .sync_create()
                 .build(),
             domain

@@ -3,14 +3,19 @@
 mod connection_dialog;
 mod console_page;
 mod console_window;
+mod creation;
 mod credentials_dialog;
 mod domain_actions;
 mod domain_list;
 mod domain_row;
 mod host_row;
 mod host_summary;
+mod new_network_dialog;
+mod new_pool_dialog;
+mod new_vm_wizard;
 mod usage_graph;
 mod window;
+mod wizard_form;
 
 pub use connection_dialog::{ConnectionDialog, ConnectionResult};
 pub use console_page::ConsolePage;
@@ -20,5 +25,8 @@ pub use domain_list::DomainList;
 pub use domain_row::DomainRow;
 pub use host_row::HostRow;
 pub use host_summary::HostSummaryPage;
+pub use new_network_dialog::NewNetworkDialog;
+pub use new_pool_dialog::NewPoolDialog;
+pub use new_vm_wizard::NewVmWizard;
 pub use usage_graph::UsageGraph;
 pub use window::Window;

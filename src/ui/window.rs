@@ -7,7 +7,7 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
-use super::{domain_actions, DomainList, HostRow, HostSummaryPage};
+use super::{creation, domain_actions, DomainList, HostRow, HostSummaryPage};
 use crate::model::{Domain, Host, HostStatus};
 
 pub(super) mod imp {
@@ -65,6 +65,12 @@ pub(super) mod imp {
             klass.bind_template();
             domain_actions::install(klass);
             klass.install_property_action("win.show-summary", "showing-summary");
+            klass.install_action("win.new-pool", None, |window, _, _| {
+                creation::new_pool(window);
+            });
+            klass.install_action("win.new-network", None, |window, _, _| {
+                creation::new_network(window);
+            });
             klass.install_action("win.search", None, |window, _, _| {
                 window.imp().domain_list.toggle_search();
             });

@@ -18,6 +18,17 @@ pub fn lock(shared: &SharedFramebuffer) -> MutexGuard<'_, Framebuffer> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Server pixels whose padding byte was set to opaque (see `Framebuffer::apply_opaque`).
+#[derive(Debug)]
+pub struct OpaquePixels(Vec<u8>);
+
+impl OpaquePixels {
+    pub fn new(mut bytes: Vec<u8>) -> Self {
+        make_opaque(&mut bytes);
+        Self(bytes)
+    }
+}
+
 /// A rectangle in framebuffer pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rect {
@@ -162,10 +173,19 @@ impl Framebuffer {
         }
         for (row, source) in bytes.chunks_exact(row_bytes).enumerate() {
             let start = self.offset(rect.x, rect.y + row as u32);
-            let target = &mut self.pixels[start..start + row_bytes];
-            target.copy_from_slice(source);
-            make_opaque(target);
+            copy_opaque(&mut self.pixels[start..start + row_bytes], source);
         }
+        self.add_damage(rect);
+        Ok(())
+    }
+
+    /// Like `apply_raw`, for pixels made opaque beforehand (outside the lock): a whole-screen
+    /// update becomes the framebuffer as it is, without a copy.
+    pub fn apply_opaque(&mut self, rect: Rect, pixels: OpaquePixels) -> Result<(), UpdateError> {
+        if rect != self.bounds() || pixels.0.len() != self.pixels.len() {
+            return self.apply_raw(rect, &pixels.0);
+        }
+        self.pixels = pixels.0;
         self.add_damage(rect);
         Ok(())
     }
@@ -282,10 +302,21 @@ fn opaque_black(pixel_count: usize) -> Vec<u8> {
     [0, 0, 0, 0xFF].repeat(pixel_count)
 }
 
-/// vnc-rs passes the server's padding byte through where alpha goes.
-fn make_opaque(row: &mut [u8]) {
-    for pixel in row.chunks_exact_mut(BYTES_PER_PIXEL) {
+/// vnc-rs passes the server's padding byte through where alpha goes: set it to opaque.
+fn make_opaque(pixels: &mut [u8]) {
+    for pixel in pixels.chunks_exact_mut(BYTES_PER_PIXEL) {
         pixel[3] = 0xFF;
+    }
+}
+
+/// Copies pixels and makes them opaque in one pass over memory, not two.
+fn copy_opaque(target: &mut [u8], source: &[u8]) {
+    let pixels = target
+        .chunks_exact_mut(BYTES_PER_PIXEL)
+        .zip(source.chunks_exact(BYTES_PER_PIXEL));
+    for (to, from) in pixels {
+        to.copy_from_slice(&from[..BYTES_PER_PIXEL]);
+        to[3] = 0xFF;
     }
 }
 
@@ -326,6 +357,25 @@ mod tests {
         assert_eq!(framebuffer.pixel(3, 4), Some([10, 20, 30, 0xFF]));
         assert_eq!(framebuffer.pixel(4, 4), Some([0, 0, 0, 0xFF]));
         assert_eq!(framebuffer.take_damage(), vec![rect]);
+    }
+
+    #[test]
+    fn whole_screen_updates_replace_the_pixels() {
+        let mut framebuffer = Framebuffer::new(2, 2);
+        framebuffer.take_damage();
+        let pixels = OpaquePixels::new(solid(2, 2, [1, 2, 3, 0]));
+        framebuffer
+            .apply_opaque(Rect::new(0, 0, 2, 2), pixels)
+            .expect("fits");
+        assert_eq!(framebuffer.pixel(1, 1), Some([1, 2, 3, 0xFF]));
+        assert_eq!(framebuffer.take_damage(), vec![Rect::new(0, 0, 2, 2)]);
+        // A part of the screen is copied in, as opaque pixels.
+        let pixels = OpaquePixels::new(vec![9, 9, 9, 0]);
+        framebuffer
+            .apply_opaque(Rect::new(1, 0, 1, 1), pixels)
+            .expect("fits");
+        assert_eq!(framebuffer.pixel(1, 0), Some([9, 9, 9, 0xFF]));
+        assert_eq!(framebuffer.pixel(0, 0), Some([1, 2, 3, 0xFF]));
     }
 
     #[test]

@@ -13,18 +13,14 @@ use std::time::Duration;
 use gettextrs::gettext;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use vnc::{PixelFormat, VncClient, VncConnector, VncEncoding, VncError, X11Event};
 
-use super::framebuffer::{self, Framebuffer, SharedFramebuffer};
+use super::framebuffer::{self, Framebuffer, OpaquePixels, SharedFramebuffer};
 use super::keysyms::{self, KeyStroke};
 use crate::i18n::gettext_f;
 
 /// How long connecting and the RFB handshake may take together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// At most this many update requests a second (about 60), so a busy screen cannot keep the
-/// session thread and the UI spinning flat out.
-const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(16);
 /// A spare update request now and then, in case a server answered one with nothing at all
 /// (no event tells us a request is used up). Costs ten bytes on a still screen.
 const SPARE_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
@@ -306,7 +302,8 @@ fn timeout_reason(address: &Option<String>) -> String {
     }
 }
 
-fn display_address(host: &str, port: u16) -> String {
+/// `host:port`, with brackets around an IPv6 address.
+pub fn display_address(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -413,7 +410,6 @@ fn server_text(message: &str) -> String {
 enum Wake {
     Server(Result<vnc::VncEvent, VncError>),
     Command(Option<Command>),
-    RefreshDue,
     SpareRefresh,
 }
 
@@ -430,8 +426,8 @@ struct Pump {
     events: async_channel::Sender<VncEvent>,
     framebuffer: SharedFramebuffer,
     connected: bool,
-    refresh_due: Option<Instant>,
-    last_refresh: Instant,
+    /// Whether the last update was handled to its end, so the next event starts a new one.
+    between_updates: bool,
 }
 
 impl Pump {
@@ -445,8 +441,7 @@ impl Pump {
             events,
             framebuffer,
             connected: false,
-            refresh_due: None,
-            last_refresh: Instant::now(),
+            between_updates: true,
         }
     }
 
@@ -454,17 +449,14 @@ impl Pump {
         let mut spare_refresh = tokio::time::interval(SPARE_REFRESH_INTERVAL);
         spare_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let refresh_due = self.refresh_due;
             let wake = tokio::select! {
                 event = self.client.recv_event() => Wake::Server(event),
                 command = commands.recv() => Wake::Command(command),
-                () = sleep_until(refresh_due) => Wake::RefreshDue,
                 _ = spare_refresh.tick() => Wake::SpareRefresh,
             };
             let flow = match wake {
                 Wake::Server(event) => self.on_server_event(event).await,
                 Wake::Command(command) => self.on_command(command).await,
-                Wake::RefreshDue => self.request_update().await,
                 Wake::SpareRefresh => self.input(X11Event::Refresh).await,
             };
             if let Flow::Stop(reason) = flow {
@@ -477,22 +469,31 @@ impl Pump {
     }
 
     /// Handles an event and everything right behind it (one update is many events), then
-    /// tells the UI and asks for the next update.
+    /// tells the UI. Updates are asked for as fast as they come, with no rate limit: servers
+    /// answer an incremental request only once something changed, and the viewer draws at
+    /// most once per display frame whatever the rate.
     async fn on_server_event(&mut self, first: Result<vnc::VncEvent, VncError>) -> Flow {
         let Ok(first) = first else {
             return Flow::Stop(Some(gettext("The console closed the connection.")));
         };
+        if self.between_updates {
+            // A new update: ask for the next one before handling this one, so the server
+            // prepares and sends it meanwhile rather than waiting for us. One request is
+            // ever ahead (servers merge requests anyway); it is incremental, so the server
+            // answers once something changed.
+            self.between_updates = false;
+            if let Flow::Stop(reason) = self.input(X11Event::Refresh).await {
+                return Flow::Stop(reason);
+            }
+        }
         if let Flow::Stop(reason) = self.handle(first) {
             return Flow::Stop(reason);
         }
-        let update_complete = match self.handle_queued_events().await {
-            Ok(complete) => complete,
+        match self.handle_queued_events().await {
+            Ok(complete) => self.between_updates = complete,
             Err(reason) => return Flow::Stop(reason),
-        };
-        self.announce_damage();
-        if update_complete {
-            return self.schedule_update().await;
         }
+        self.announce_damage();
         Flow::Continue
     }
 
@@ -530,7 +531,11 @@ impl Pump {
                 }
             }
             vnc::VncEvent::RawImage(rect, pixels) => {
-                let applied = framebuffer::lock(&self.framebuffer).apply_raw(rect.into(), &pixels);
+                // The pass over the pixels happens before the lock, so the viewer never
+                // waits for it.
+                let pixels = OpaquePixels::new(pixels);
+                let applied =
+                    framebuffer::lock(&self.framebuffer).apply_opaque(rect.into(), pixels);
                 report_bad_update(applied);
             }
             vnc::VncEvent::Copy(destination, source) => {
@@ -578,23 +583,6 @@ impl Pump {
         }
     }
 
-    /// Asks for the next update now, or as soon as the rate limit allows.
-    async fn schedule_update(&mut self) -> Flow {
-        let allowed_at = self.last_refresh + MIN_REFRESH_INTERVAL;
-        if Instant::now() >= allowed_at {
-            return self.request_update().await;
-        }
-        self.refresh_due = Some(allowed_at);
-        Flow::Continue
-    }
-
-    /// An incremental request: the server answers only when something changed.
-    async fn request_update(&mut self) -> Flow {
-        self.refresh_due = None;
-        self.last_refresh = Instant::now();
-        self.input(X11Event::Refresh).await
-    }
-
     async fn on_command(&mut self, command: Option<Command>) -> Flow {
         let event = match command {
             None | Some(Command::Close) => return Flow::Stop(None),
@@ -617,13 +605,6 @@ impl Pump {
     fn emit(&self, event: VncEvent) {
         // Fails only when the UI has gone; the loop notices and stops.
         let _ = self.events.try_send(event);
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -1,10 +1,16 @@
 //! The console widget: draws the remote screen, scaled to fit or at 1:1, and sends the keyboard
 //! and pointer to the session.
 //!
-//! The screen is drawn as 256×256 tiles, each its own texture, and only tiles the server
-//! changed are copied again: an update of a few characters costs a few small textures, not a
+//! The screen is drawn as 256×256 tiles, each its own image, and only tiles the server
+//! changed are copied again: an update of a few characters costs a few small images, not a
 //! whole-screen upload. Damage is taken in `snapshot`, so however often the server updates,
 //! the widget does the work at most once per frame.
+//!
+//! The tiles are textures for GPU renderers, which keep them on the GPU between frames, and
+//! cairo image surfaces for GTK's cairo renderer: GTK 4.8's cairo renderer converts every
+//! texture node through floats on every frame, changed or not, and scales it with cairo's
+//! slowest filter. Drawing our own surfaces with a bilinear filter (what GPU renderers use)
+//! costs a fraction of that.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -15,7 +21,7 @@ use gettextrs::gettext;
 use glib::translate::IntoGlib;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
-use gtk::{gdk, glib, graphene};
+use gtk::{cairo, gdk, glib, graphene, gsk};
 
 use super::framebuffer::{self, Framebuffer, Rect, BYTES_PER_PIXEL};
 use super::keysyms::{self, KeyCombo};
@@ -152,31 +158,49 @@ fn tile_rect(width: u32, height: u32, index: usize) -> Rect {
     Rect::new(x, y, TILE_SIZE.min(width - x), TILE_SIZE.min(height - y))
 }
 
-/// Pixels copied out of the framebuffer for one tile, to become a texture after the lock.
+/// Pixels copied out of the framebuffer for one tile, to become an image after the lock.
 struct TilePixels {
     index: usize,
     rect: Rect,
     bytes: Vec<u8>,
 }
 
-/// The screen as textures, one per tile.
+/// What the tiles are made of, after the renderer (see the module comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum TileKind {
+    #[default]
+    Texture,
+    CairoSurface,
+}
+
+/// One tile, ready to draw; never changed once made, so a renderer may keep it.
+#[derive(Clone)]
+enum TileImage {
+    Texture(gdk::Texture),
+    CairoSurface(cairo::ImageSurface),
+}
+
+/// The screen as images, one per tile.
 #[derive(Default)]
 struct Tiles {
     width: u32,
     height: u32,
-    textures: Vec<Option<gdk::Texture>>,
+    kind: TileKind,
+    images: Vec<Option<TileImage>>,
 }
 
 impl Tiles {
-    /// Takes the framebuffer's damage and copies the tiles it touches (all after a resize).
-    fn copy_damaged(&mut self, framebuffer: &mut Framebuffer) -> Vec<TilePixels> {
+    /// Takes the framebuffer's damage and copies the tiles it touches (all after a resize or
+    /// a change of renderer).
+    fn copy_damaged(&mut self, framebuffer: &mut Framebuffer, kind: TileKind) -> Vec<TilePixels> {
         let damage = framebuffer.take_damage();
         let (width, height) = (framebuffer.width(), framebuffer.height());
-        let indices = if (width, height) != (self.width, self.height) {
+        let indices = if (width, height, kind) != (self.width, self.height, self.kind) {
             self.width = width;
             self.height = height;
+            self.kind = kind;
             let count = (width.div_ceil(TILE_SIZE) * height.div_ceil(TILE_SIZE)) as usize;
-            self.textures = vec![None; count];
+            self.images = vec![None; count];
             (0..count).collect()
         } else {
             damaged_tiles(width, height, &damage)
@@ -193,11 +217,72 @@ impl Tiles {
 
     fn upload(&mut self, tiles: Vec<TilePixels>) {
         for tile in tiles {
-            let texture = bgra_texture(tile.rect.width, tile.rect.height, tile.bytes);
-            if let Some(slot) = self.textures.get_mut(tile.index) {
-                *slot = Some(texture);
+            let (width, height) = (tile.rect.width, tile.rect.height);
+            let image = match self.kind {
+                TileKind::Texture => {
+                    Some(TileImage::Texture(bgra_texture(width, height, tile.bytes)))
+                }
+                TileKind::CairoSurface => {
+                    bgrx_surface(width, height, tile.bytes).map(TileImage::CairoSurface)
+                }
+            };
+            if let Some(slot) = self.images.get_mut(tile.index) {
+                *slot = image;
             }
         }
+    }
+}
+
+/// BGRX pixels as a cairo surface (RGB24 is a native-endian 0x00RRGGBB word: BGRX in memory
+/// on little-endian machines); `None` if cairo refuses it.
+fn bgrx_surface(width: u32, height: u32, bytes: Vec<u8>) -> Option<cairo::ImageSurface> {
+    let stride = width as i32 * BYTES_PER_PIXEL as i32;
+    cairo::ImageSurface::create_for_data(
+        bytes,
+        cairo::Format::Rgb24,
+        width as i32,
+        height as i32,
+        stride,
+    )
+    .ok()
+}
+
+/// Draws cairo surface tiles, each in its place and with a bilinear filter when scaled.
+fn draw_surfaces(context: &cairo::Context, tiles: &Tiles, placement: &Placement) {
+    let filter = if placement.scale == 1.0 {
+        cairo::Filter::Fast
+    } else {
+        cairo::Filter::Bilinear
+    };
+    for (index, image) in tiles.images.iter().enumerate() {
+        let Some(TileImage::CairoSurface(surface)) = image else {
+            continue;
+        };
+        let rect = tile_rect(tiles.width, tiles.height, index);
+        let (x, y, width, height) = placement.widget_rect(&rect);
+        let (x, y, width, height) = (
+            f64::from(x),
+            f64::from(y),
+            f64::from(width),
+            f64::from(height),
+        );
+        context.save().ok();
+        context.rectangle(x, y, width, height);
+        context.clip();
+        context.translate(x, y);
+        context.scale(
+            width / f64::from(rect.width),
+            height / f64::from(rect.height),
+        );
+        if context.set_source_surface(surface, 0.0, 0.0).is_ok() {
+            let source = context.source();
+            source.set_filter(filter);
+            // Edge pixels repeat outwards, so scaled tiles blend into their neighbours'
+            // colours rather than into transparent seams.
+            source.set_extend(cairo::Extend::Pad);
+            context.paint().ok();
+        }
+        context.restore().ok();
     }
 }
 
@@ -286,8 +371,15 @@ mod imp {
             viewer.refresh_tiles();
             let tiles = self.tiles.borrow();
             let placement = viewer.placement();
-            for (index, texture) in tiles.textures.iter().enumerate() {
-                let Some(texture) = texture else { continue };
+            if tiles.kind == TileKind::CairoSurface {
+                let bounds = graphene::Rect::new(0.0, 0.0, width, height);
+                draw_surfaces(&snapshot.append_cairo(&bounds), &tiles, &placement);
+                return;
+            }
+            for (index, image) in tiles.images.iter().enumerate() {
+                let Some(TileImage::Texture(texture)) = image else {
+                    continue;
+                };
                 let (x, y, w, h) =
                     placement.widget_rect(&tile_rect(tiles.width, tiles.height, index));
                 snapshot.append_texture(texture, &graphene::Rect::new(x, y, w, h));
@@ -459,12 +551,25 @@ impl VncViewer {
         let Some(session) = session.as_ref() else {
             return;
         };
+        let kind = self.tile_kind();
         let copied = imp
             .tiles
             .borrow_mut()
-            .copy_damaged(&mut framebuffer::lock(session.framebuffer()));
+            .copy_damaged(&mut framebuffer::lock(session.framebuffer()), kind);
         // Textures are made after the framebuffer lock is released.
         imp.tiles.borrow_mut().upload(copied);
+    }
+
+    /// Cairo surfaces for GTK's cairo renderer, textures for every other one (and on
+    /// big-endian machines, where cairo's pixels are not in our byte order).
+    fn tile_kind(&self) -> TileKind {
+        let renderer = self.native().and_then(|native| native.renderer());
+        let cairo = renderer.is_some_and(|renderer| renderer.is::<gsk::CairoRenderer>());
+        if cairo && cfg!(target_endian = "little") {
+            TileKind::CairoSurface
+        } else {
+            TileKind::Texture
+        }
     }
 
     fn placement(&self) -> Placement {

@@ -9,8 +9,9 @@
 #   testbed_launch_libvirtd    start the daemon again (same port, config, state, namespace), wait
 #   testbed_restart_libvirtd   stop + launch; prints the new daemon PID
 #   testbed_stop_guests        destroy/kill QEMUs (anything in the namespace but holder,
-#                              reapers and daemon)
-#   testbed_sweep_libvirtd     kill every process still in the namespace
+#                              reapers and daemon) and stop the virtual networks tests made
+#   testbed_sweep_libvirtd     kill every process still in the namespace, remove the firewall
+#                              chains libvirt added for those networks
 #   testbed_dump_libvirtd_logs print the log tails to stderr (run.sh does this on a failed start)
 #
 # Tests running under run.sh can execute this file (TESTBED_DIR comes from their environment):
@@ -48,6 +49,8 @@ testbed_start_libvirtd() {
   echo "$port" >"$lv/port"
   _testbed_write_libvirtd_conf "$lv" "$port"
   _testbed_write_qemu_conf "$lv"
+  _testbed_write_network_conf "$lv"
+  _testbed_note_firewall "$lv"
   _testbed_create_sasl_user "$lv"
   _testbed_caps_cache_restore "$lv"
   _testbed_start_namespace "$lv"
@@ -146,12 +149,17 @@ testbed_stop_guests() {
     while IFS= read -r name; do
       [[ -z $name ]] || timeout 20 virsh -q -c "$uri" destroy "$name" >/dev/null 2>&1 || true
     done < <(timeout 10 virsh -q -c "$uri" list --name 2>/dev/null || true)
+    # A network's bridge, firewall rules and dnsmasq go with it; killed, libvirtd leaves them.
+    while IFS= read -r name; do
+      [[ -z $name ]] || timeout 20 virsh -q -c "$uri" net-destroy "$name" >/dev/null 2>&1 || true
+    done < <(timeout 10 virsh -q -c "$uri" net-list --name 2>/dev/null || true)
   fi
   _testbed_kill_namespace_except "$(cat "$lv/holder.pid" "$lv/reaper.pids" "$lv/libvirtd.pid" 2>/dev/null)"
 }
 
 testbed_sweep_libvirtd() {
   _testbed_kill_namespace_except ""
+  _testbed_remove_firewall "$TESTBED_DIR/libvirt"
 }
 
 testbed_dump_libvirtd_logs() {
@@ -216,6 +224,54 @@ group = "root"
 dynamic_ownership = 0
 vnc_listen = "127.0.0.1"
 EOF
+}
+
+# Read by the network driver as /etc/libvirt/network.conf inside the namespace. Its default
+# nftables backend sets DHCP checksums with tc's csum action, a kernel module a container
+# often cannot load; the iptables backend needs none.
+_testbed_write_network_conf() {
+  cat >"$1/etc/network.conf" <<'EOF'
+firewall_backend = "iptables"
+EOF
+}
+
+# The firewall is the machine's, not the namespace's. libvirt adds LIBVIRT_* chains the first
+# time a network starts and never removes them: note whether they (and the tables holding
+# them) were there before, so teardown removes only what this test bed added.
+_testbed_note_firewall() {
+  local cmd
+  for cmd in iptables ip6tables; do
+    command -v "$cmd-save" >/dev/null || continue
+    if ! "$cmd-save" 2>/dev/null | grep -q LIBVIRT_; then
+      touch "$1/firewall-ours"
+    fi
+    "$cmd-save" 2>/dev/null | sed -n 's/^\*//p' >"$1/$cmd-tables-before"
+  done
+}
+
+_testbed_remove_firewall() {
+  local lv=$1 cmd table rule chain family
+  [[ -f $lv/firewall-ours ]] || return 0
+  for cmd in iptables ip6tables; do
+    command -v "$cmd" >/dev/null || continue
+    family=ip
+    [[ $cmd == ip6tables ]] && family=ip6
+    for table in filter nat mangle; do
+      while IFS= read -r rule; do
+        # shellcheck disable=SC2086 # a rule is words: -A CHAIN -j TARGET
+        "$cmd" -t "$table" -D ${rule#-A } 2>/dev/null || true
+      done < <("$cmd" -t "$table" -S 2>/dev/null | grep -- '-j LIBVIRT_' || true)
+      for chain in $("$cmd" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(LIBVIRT_[A-Z]*\)$/\1/p'); do
+        "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
+        "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+      # iptables-nft made the table for libvirt: drop it again once nothing else is in it.
+      if ! grep -qx "$table" "$lv/$cmd-tables-before" 2>/dev/null && command -v nft >/dev/null &&
+        ! "$cmd" -t "$table" -S 2>/dev/null | grep -qv '^-P '; then
+        nft delete table "$family" "$table" 2>/dev/null || true
+      fi
+    done
+  done
 }
 
 # The password lives only in 0600 files: never in argv, the environment or a log.

@@ -12,7 +12,12 @@ use crate::backend::error::BackendError;
 use crate::backend::uri;
 
 /// Statistics groups the domain list needs: cheap ones only.
-const LIST_STATS: u32 = stats::STATE | stats::VCPU | stats::BALLOON | stats::CPU_TOTAL;
+const LIST_STATS: u32 = stats::STATE
+    | stats::VCPU
+    | stats::BALLOON
+    | stats::CPU_TOTAL
+    | stats::BLOCK
+    | stats::INTERFACE;
 
 /// Seconds between keepalive probes, and how many may go unanswered before libvirt gives up.
 const KEEPALIVE_INTERVAL_S: i32 = 5;
@@ -187,5 +192,6 @@ fn summary_of(domain: &virt::domain::Domain) -> Result<DomainSummary, LibvirtErr
         memory_kib: info.memory,
         max_memory_kib: info.max_mem,
         cpu_time_ns: info.cpu_time,
+        ..DomainSummary::default()
     })
 }
