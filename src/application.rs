@@ -121,9 +121,7 @@ mod imp {
                 app.open_console_when_listed(name);
             }
             if options.contains("show-domain-creator") {
-                if let Ok(Some(address)) = options.lookup::<String>("connect") {
-                    app.open_creator_when_connected(&address);
-                }
+                app.show_creator_when_connected();
             }
             if options.contains("show-host-summary") {
                 app.main_window().set_showing_summary(true);
@@ -182,6 +180,14 @@ impl Application {
             Some("NAME"),
         );
         self.add_main_option(
+            "show-domain-creator",
+            glib::Char::from(0),
+            glib::OptionFlags::NONE,
+            glib::OptionArg::None,
+            &gettext("Open the new virtual machine wizard for the host given with --connect"),
+            None,
+        );
+        self.add_main_option(
             "show-host-summary",
             glib::Char::from(0),
             glib::OptionFlags::NONE,
@@ -196,14 +202,6 @@ impl Application {
             glib::OptionArg::String,
             &gettext("Open the VNC console at HOST:PORT"),
             Some("HOST:PORT"),
-        );
-        self.add_main_option(
-            "show-domain-creator",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::None,
-            &gettext("Open the New Virtual Machine wizard for the host given with --connect"),
-            None,
         );
         self.add_main_option(
             "version",
@@ -345,6 +343,34 @@ impl Application {
         })
     }
 
+    /// Opens the new-VM wizard once the host on screen is connected.
+    fn show_creator_when_connected(&self) {
+        let window = self.main_window();
+        let Some(host) = window.current_host() else {
+            return;
+        };
+        if host.status() == HostStatus::Connected {
+            WidgetExt::activate_action(&window, "win.new-vm", None).ok();
+            return;
+        }
+        let handler: std::rc::Rc<std::cell::RefCell<Option<glib::SignalHandlerId>>> =
+            std::rc::Rc::default();
+        let slot = handler.clone();
+        let id = host.connect_status_notify(glib::clone!(
+            #[weak]
+            window,
+            move |host| {
+                if host.status() == HostStatus::Connected {
+                    WidgetExt::activate_action(&window, "win.new-vm", None).ok();
+                    if let Some(id) = slot.take() {
+                        host.disconnect(id);
+                    }
+                }
+            }
+        ));
+        handler.replace(Some(id));
+    }
+
     /// Opens the console of the domain called `name` as soon as a host lists it.
     fn open_console_when_listed(&self, name: String) {
         self.imp().pending_console.replace(Some(name));
@@ -374,37 +400,6 @@ impl Application {
     }
 
     /// Opens the new-machine wizard for the host at `address` as soon as it is connected.
-    fn open_creator_when_connected(&self, address: &str) {
-        let Some(host) = self.host_by_uri(address) else {
-            return;
-        };
-        let app = self.downgrade();
-        let open = move |host: &Host| {
-            if let Some(app) = app.upgrade() {
-                let wizard = crate::ui::NewVmWizard::new(&app.main_window(), host);
-                GtkWindowExt::present(&wizard);
-            }
-        };
-        if host.status() == HostStatus::Connected {
-            open(&host);
-            return;
-        }
-        let handler: std::rc::Rc<RefCell<Option<glib::SignalHandlerId>>> = Default::default();
-        let id = host.connect_status_notify(glib::clone!(
-            #[strong]
-            handler,
-            move |host| {
-                if host.status() == HostStatus::Connected {
-                    if let Some(id) = handler.take() {
-                        host.disconnect(id);
-                    }
-                    open(host);
-                }
-            }
-        ));
-        handler.replace(Some(id));
-    }
-
     fn store(&self) -> Option<std::sync::Arc<ConnectionStore>> {
         self.imp().store.borrow().clone()
     }

@@ -160,7 +160,8 @@ impl Domain {
     /// negative value means the host does not report CPU time (the test driver).
     fn sample_cpu(&self, summary: &DomainSummary) {
         let imp = self.imp();
-        if summary.cpu_time_ns == 0 && summary.state.is_active() {
+        // No CPU time reported, or nothing running: there is no figure to show.
+        if summary.cpu_time_ns == 0 || !summary.state.is_active() {
             if imp.cpu_percent.get() >= 0.0 {
                 imp.cpu_percent.set(-1.0);
                 self.notify_cpu_percent();

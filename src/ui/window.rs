@@ -65,6 +65,9 @@ pub(super) mod imp {
             klass.bind_template();
             domain_actions::install(klass);
             klass.install_property_action("win.show-summary", "showing-summary");
+            klass.install_action("win.new-vm", None, |window, _, _| {
+                creation::new_vm(window);
+            });
             klass.install_action("win.new-pool", None, |window, _, _| {
                 creation::new_pool(window);
             });
