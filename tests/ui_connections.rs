@@ -75,7 +75,8 @@ fn atspi(app: &RunningApp, args: &[&str]) {
     let mut full = vec![args[0], "--pid", &pid, "Hangar"];
     full.extend_from_slice(&args[1..]);
     if let Err(dump) = common::run_atspi(&full) {
-        panic!("atspi {args:?} failed:\n{dump}\n{}", app.log());
+        let shot = app.screenshot("ui-connections-failure");
+        panic!("atspi {args:?} failed (screen: {}):\n{dump}\n{}", shot.display(), app.log());
     }
 }
 
@@ -194,7 +195,7 @@ fn host_that_never_answers_leaves_the_window_responsive() {
     // GTK 4.8 exposes only shown windows, but its dialogs lack on-screen extents.
     atspi(
         &app,
-        &["wait-names", "--hidden", "10", "Add Host", "Hypervisor"],
+        &["wait-names", "--hidden", "30", "Add Host", "Hypervisor"],
     );
     common::run_atspi(&["key", "Escape"]).expect("close the dialog");
     atspi(&app, &["wait-names", "30", "Could Not Connect"]);
