@@ -76,7 +76,11 @@ fn atspi(app: &RunningApp, args: &[&str]) {
     full.extend_from_slice(&args[1..]);
     if let Err(dump) = common::run_atspi(&full) {
         let shot = app.screenshot("ui-connections-failure");
-        panic!("atspi {args:?} failed (screen: {}):\n{dump}\n{}", shot.display(), app.log());
+        panic!(
+            "atspi {args:?} failed (screen: {}):\n{dump}\n{}",
+            shot.display(),
+            app.log()
+        );
     }
 }
 

@@ -42,6 +42,8 @@ pub enum ConsoleTarget {
         password: Option<String>,
         /// Whether the server asks for a password at all.
         needs_password: bool,
+        /// A warning when anyone on the network can open this console.
+        warning: Option<String>,
     },
     NotRunning,
     NoVnc,
@@ -80,6 +82,11 @@ pub fn resolve(
     };
     let password = password_of(&xml);
     let needs_password = graphics.has_password;
+    let warning = (graphics.listens_on_all_addresses() && !needs_password).then(|| {
+        gettext(
+            "Anyone on the network can open this console: it listens on all addresses and has no password. Set a VNC password for this virtual machine.",
+        )
+    });
     let endpoint = if uri.is_local() {
         match ffi::open_graphics_fd(&domain) {
             Ok(socket) => ConsoleEndpoint::Socket(socket),
@@ -98,6 +105,7 @@ pub fn resolve(
         endpoint,
         password,
         needs_password,
+        warning,
     })
 }
 

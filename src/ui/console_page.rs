@@ -30,6 +30,10 @@ mod imp {
     #[template(resource = "/io/github/hangarvm/Hangar/console_page.ui")]
     pub struct ConsolePage {
         #[template_child]
+        pub(super) warning_bar: TemplateChild<gtk::Revealer>,
+        #[template_child]
+        pub(super) warning_label: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) stack: TemplateChild<gtk::Stack>,
         #[template_child]
         pub(super) spinner: TemplateChild<gtk::Spinner>,
@@ -205,6 +209,13 @@ impl ConsolePage {
         }
     }
 
+    /// A standing warning above the screen, e.g. for a console open to everyone.
+    fn show_warning(&self, warning: Option<&str>) {
+        let imp = self.imp();
+        imp.warning_label.set_label(warning.unwrap_or_default());
+        imp.warning_bar.set_reveal_child(warning.is_some());
+    }
+
     fn show_problem(&self, reason: &str) {
         self.imp().problem_page.set_description(Some(reason));
         self.show("problem");
@@ -239,7 +250,11 @@ impl ConsolePage {
                     endpoint,
                     password,
                     needs_password,
-                }) => page.open(endpoint, password, needs_password).await,
+                    warning,
+                }) => {
+                    page.show_warning(warning.as_deref());
+                    page.open(endpoint, password, needs_password).await;
+                }
             }
         });
     }
