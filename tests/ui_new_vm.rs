@@ -47,6 +47,7 @@ fn save_connection(uri: &str, user: &str) -> PathBuf {
 /// Removes what the test made on the host and in the config, also when it fails.
 struct Cleanup {
     config: PathBuf,
+    vm: &'static str,
 }
 
 impl Drop for Cleanup {
@@ -55,9 +56,11 @@ impl Drop for Cleanup {
             let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").unwrap_or_default();
             let _ = Command::new("virsh").arg("-c").arg(uri).args(args).output();
         };
-        virsh(&["destroy", VM_NAME]);
-        virsh(&["undefine", VM_NAME, "--nvram"]);
-        virsh(&["vol-delete", "--pool", POOL, "ipxe.iso"]);
+        virsh(&["destroy", self.vm]);
+        virsh(&["undefine", self.vm, "--nvram"]);
+        for volume in pool_volumes() {
+            virsh(&["vol-delete", "--pool", POOL, &volume]);
+        }
         virsh(&["pool-destroy", POOL]);
         virsh(&["pool-undefine", POOL]);
         let _ = std::fs::remove_file(&self.config);
@@ -67,6 +70,8 @@ impl Drop for Cleanup {
 /// A directory pool under the test bed's dir, which the daemon sees (it shares /tmp).
 fn create_iso_pool(testbed_dir: &str) {
     let target = Path::new(testbed_dir).join("iso-pool");
+    // Files left by an earlier run would become volumes of the new pool.
+    let _ = std::fs::remove_dir_all(&target);
     std::fs::create_dir_all(&target).expect("pool dir");
     let target = target.to_string_lossy();
     common::admin_virsh(&["pool-define-as", POOL, "dir", "--target", &target]);
@@ -112,125 +117,201 @@ fn colour_count(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn domain_state() -> String {
+fn domain_state(name: &str) -> String {
     let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").unwrap_or_default();
     let output = Command::new("virsh")
-        .args(["-c", &uri, "domstate", VM_NAME])
+        .args(["-c", &uri, "domstate", name])
         .output()
         .expect("run virsh");
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-#[test]
-fn local_iso_becomes_a_running_machine() {
-    let Some(login) = common::sasl_login() else {
-        return;
-    };
-    let Some(testbed_dir) = common::testbed_var("TESTBED_DIR") else {
-        return;
-    };
-    assert!(
-        Path::new(IPXE_ISO).is_file(),
-        "{IPXE_ISO} is missing: install ipxe (tools/install-deps.sh)"
-    );
-    let _config = config_turn();
+/// The volume names in the pool, from `virsh vol-list`'s table (it has no `--name`).
+fn pool_volumes() -> Vec<String> {
+    let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").unwrap_or_default();
+    let output = Command::new("virsh")
+        .args(["-c", &uri, "vol-list", POOL])
+        .output()
+        .expect("run virsh");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip_while(|line| !line.starts_with("---"))
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Saves the test bed host, makes the pool, starts the app with the wizard and logs in.
+fn start_wizard(vm: &'static str) -> Option<(RunningApp, impl Drop, Cleanup)> {
+    let login = common::sasl_login()?;
+    let testbed_dir = common::testbed_var("TESTBED_DIR")?;
     let uri = uri_with_user(&login);
-    let _cleanup = Cleanup {
+    let cleanup = Cleanup {
         config: save_connection(&uri, &login.user),
+        vm,
     };
     create_iso_pool(&testbed_dir);
-
-    let Some((app, _turn)) = RunningApp::start(&["--connect", &uri, "--show-domain-creator"])
-    else {
-        return;
-    };
+    let (app, turn) = RunningApp::start(&["--connect", &uri, "--show-domain-creator"])?;
     app.wait_for_names(60, &["Password"])
         .expect("the login question");
     common::run_atspi(&["type", &login.password]).expect("type");
     common::run_atspi(&["key", "Return"]).expect("press Return");
-
-    // 1. Install from: the local file, typed; checked off the main thread.
     atspi(&app, &["wait-names", "60", "Step 1 of 6: Install From"]);
-    atspi(&app, &["click", "Local ISO file"]);
-    atspi(&app, &["click", "--role", "text", "ISO file"]);
-    common::run_atspi(&["type", IPXE_ISO]).expect("type the path");
-    atspi(
-        &app,
-        &[
-            "wait-names",
-            "10",
-            "An ISO image labelled “ISOIMAGE”. It is uploaded as “ipxe.iso”.",
-            POOL,
-        ],
-    );
-    app.screenshot("new-vm-page-1");
+    Some((app, turn, cleanup))
+}
+
+/// Walks every page with a local ISO, the generic system, 256 MiB, no disk, emulation and
+/// the name `vm`, photographing each page when `shots` is set; stops on the review page.
+fn fill_wizard(app: &RunningApp, iso: &str, vm: &str, shots: bool) {
+    let shot = |n: u32| {
+        if shots {
+            app.screenshot(&format!("new-vm-page-{n}"));
+        }
+    };
+    // 1. Install from: the local file, typed; checked off the main thread.
+    atspi(app, &["click", "Local ISO file"]);
+    atspi(app, &["click", "--role", "text", "ISO file"]);
+    common::run_atspi(&["type", iso]).expect("type the path");
+    let file_name = Path::new(iso)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let checked = format!("An ISO image labelled “ISOIMAGE”. It is uploaded as “{file_name}”.");
+    atspi(app, &["wait-names", "10", &checked]);
+    // Another test's pool may come first: choose ours (a click on the shown name just
+    // closes the list again).
+    atspi(app, &["click", "Upload to pool"]);
+    atspi(app, &["click", POOL]);
+    atspi(app, &["wait-names", "5", POOL, &checked]);
+    shot(1);
 
     // 2. Operating system: the generic settings, whatever the label suggested.
-    next_page(&app, "Step 2 of 6: Operating System");
+    next_page(app, "Step 2 of 6: Operating System");
     atspi(
-        &app,
+        app,
         &["click", "--role", "list item", "Generic operating system"],
     );
-    app.screenshot("new-vm-page-2");
+    shot(2);
 
     // 3. Memory: iPXE needs little.
-    next_page(&app, "Step 3 of 6: Memory and Processors");
-    atspi(&app, &["click", "Memory in MiB"]);
+    next_page(app, "Step 3 of 6: Memory and Processors");
+    atspi(app, &["click", "Memory in MiB"]);
     retype("256");
     common::run_atspi(&["key", "Tab"]).expect("leave the field");
-    app.screenshot("new-vm-page-3");
+    shot(3);
 
     // 4. Storage: none, the ISO boots.
-    next_page(&app, "Step 4 of 6: Storage");
-    atspi(&app, &["click", "No disk"]);
-    app.screenshot("new-vm-page-4");
+    next_page(app, "Step 4 of 6: Storage");
+    atspi(app, &["click", "No disk"]);
+    shot(4);
 
-    // 5. Name; emulation, which every test machine can run (nested KVM may refuse some CPUs).
-    next_page(&app, "Step 5 of 6: Name and Devices");
-    atspi(&app, &["click", "--role", "text", "Name"]);
-    retype(VM_NAME);
-    if shown(&app, "1", "KVM") {
-        atspi(&app, &["click", "Run with"]);
-        atspi(&app, &["click", "QEMU emulation"]);
+    // 5. Name; emulation, which every test machine runs (nested KVM refuses some CPUs).
+    next_page(app, "Step 5 of 6: Name and Devices");
+    atspi(app, &["click", "--role", "text", "Name"]);
+    retype(vm);
+    if shown(app, "1", "KVM") {
+        atspi(app, &["click", "Run with"]);
+        atspi(app, &["click", "QEMU emulation"]);
     }
-    atspi(&app, &["wait-names", "5", "QEMU emulation", "0.0.0.0"]);
-    app.screenshot("new-vm-page-5");
+    atspi(app, &["wait-names", "5", "QEMU emulation", "0.0.0.0"]);
+    shot(5);
 
-    // 6. Review, then Create with “Start after creating” on.
-    next_page(&app, "Step 6 of 6: Review");
-    atspi(
-        &app,
-        &["wait-names", "5", VM_NAME, "256 MiB, 2 processors", "None"],
+    next_page(app, "Step 6 of 6: Review");
+    atspi(app, &["wait-names", "5", vm, "256 MiB, 2 processors"]);
+    shot(6);
+}
+
+#[test]
+fn local_iso_becomes_a_running_machine() {
+    assert!(
+        Path::new(IPXE_ISO).is_file() || common::testbed_var("TESTBED_DIR").is_none(),
+        "{IPXE_ISO} is missing: install ipxe (tools/install-deps.sh)"
     );
-    app.screenshot("new-vm-page-6");
+    let _config = config_turn();
+    let Some((app, _turn, _cleanup)) = start_wizard(VM_NAME) else {
+        return;
+    };
+    fill_wizard(&app, IPXE_ISO, VM_NAME, true);
     atspi(&app, &["click", "Create"]);
 
     let running = common::wait_for(Duration::from_secs(60), || {
-        (domain_state() == "running").then_some(())
+        (domain_state(VM_NAME) == "running").then_some(())
     });
     assert!(
         running.is_some(),
         "{VM_NAME} is not running: {}\n{}",
-        domain_state(),
+        domain_state(VM_NAME),
         app.log()
     );
-    let volumes = common::admin_virsh(&["vol-list", POOL]);
-    assert!(volumes.contains("ipxe.iso"), "uploaded: {volumes}");
+    assert_eq!(pool_volumes(), vec!["ipxe.iso".to_owned()], "uploaded");
     let xml = common::admin_virsh(&["dumpxml", VM_NAME]);
     assert!(xml.contains("<memory unit='KiB'>262144</memory>"), "{xml}");
 
-    // The wizard closed; the machine is listed. Its console shows iPXE's text.
-    atspi(&app, &["wait-names", "30", VM_NAME, "Running"]);
-    atspi(&app, &["click", VM_NAME]);
-    atspi(&app, &["click", "Open Console"]);
-    atspi(&app, &["wait-names", "30", "Keys and Screenshot"]);
+    // The wizard closed and the machine's console opened, showing iPXE's text; from the list
+    // if it did not open by itself.
+    if !shown(&app, "30", "Keys and Screenshot") {
+        atspi(&app, &["wait-names", "30", VM_NAME, "Running"]);
+        atspi(&app, &["click", VM_NAME]);
+        atspi(&app, &["click", "Open Console"]);
+        atspi(&app, &["wait-names", "30", "Keys and Screenshot"]);
+    }
     std::thread::sleep(Duration::from_secs(4));
     let shot = app.screenshot("new-vm-console");
     let colours = colour_count(&shot);
     assert!(colours > 2, "the console looks blank: {}", shot.display());
-    // The guest's own screen, as libvirt sees it: iPXE has printed something.
+    // The guest's own screen, as libvirt sees it.
+    let testbed_dir = common::testbed_var("TESTBED_DIR").expect("TESTBED_DIR");
     let guest_shot = Path::new(&testbed_dir).join("new-vm-guest.ppm");
     common::admin_virsh(&["screenshot", VM_NAME, &guest_shot.to_string_lossy()]);
-    let guest_colours = colour_count(&guest_shot);
-    assert!(guest_colours > 1, "the guest's screen is blank");
+    assert!(colour_count(&guest_shot) > 1, "the guest's screen is blank");
+}
+
+#[test]
+fn a_cancelled_upload_leaves_nothing_and_keeps_the_answers() {
+    let Some(testbed_dir) = common::testbed_var("TESTBED_DIR") else {
+        return;
+    };
+    // iPXE's ISO 9660 header in a sparse 8 GiB file: an ISO that takes a while to send.
+    let big_iso = Path::new(&testbed_dir).join("big.iso");
+    let mut bytes = std::fs::read(IPXE_ISO).expect("read the iPXE ISO");
+    bytes.truncate(64 * 1024);
+    std::fs::write(&big_iso, &bytes).expect("write big.iso");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big_iso)
+        .expect("open big.iso");
+    file.set_len(8 << 30).expect("grow big.iso");
+    let _config = config_turn();
+    let vm = "cancelled-upload";
+    let Some((app, _turn, _cleanup)) = start_wizard(vm) else {
+        return;
+    };
+    fill_wizard(&app, &big_iso.to_string_lossy(), vm, false);
+    atspi(&app, &["click", "Create"]);
+    atspi(&app, &["wait-names", "20", "Uploading “big.iso” to “isos”"]);
+    std::thread::sleep(Duration::from_millis(500));
+    app.screenshot("new-vm-uploading");
+    atspi(&app, &["click", "Cancel Upload"]);
+    atspi(
+        &app,
+        &[
+            "wait-names",
+            "60",
+            "Upload cancelled. Nothing was left on the host.",
+        ],
+    );
+    app.screenshot("new-vm-upload-cancelled");
+    assert_eq!(
+        pool_volumes(),
+        Vec::<String>::new(),
+        "a partial upload remains"
+    );
+    assert_eq!(domain_state(vm), "", "a machine was defined");
+    // Every answer is still there: Create can be pressed again.
+    atspi(
+        &app,
+        &["wait-names", "5", vm, "256 MiB, 2 processors", "Create"],
+    );
+    let _ = std::fs::remove_file(&big_iso);
 }
