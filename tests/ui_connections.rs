@@ -186,9 +186,13 @@ fn host_that_never_answers_leaves_the_window_responsive() {
     };
     let report = Path::new(&dir).join("stall-report.txt");
     let uri = format!("qemu+tcp://127.0.0.1:{port}/system");
+    // A config folder of its own: no saved host (and no login question) in the way.
+    let config = Path::new(&dir).join("hung-host-config");
+    std::fs::create_dir_all(&config).expect("config dir");
     let env = [
         ("HANGAR_STALL_REPORT", report.as_os_str()),
         ("HANGAR_CONNECT_TIMEOUT", std::ffi::OsStr::new("4")),
+        ("XDG_CONFIG_HOME", config.as_os_str()),
     ];
     let Some((app, _turn)) = RunningApp::start_with_env(&["--connect", &uri], &env) else {
         return;
