@@ -21,9 +21,15 @@ test: deps toolchain lint
 # test` builds: a second (release) profile would cost another full build (about 11 min on
 # 2 cores), and unoptimised Rust only makes the figures pessimistic. Built before the test
 # bed starts, so no service idles through a build.
+#
+# Then the console benchmark (benches/vnc_console.rs): Hangar and TigerVNC's viewer against a
+# 1080p RFB server, on the test bed's desktop alone. It needs optimised code, so it builds
+# with the bench-opt profile (Cargo.toml): Hangar optimised, most dependencies as in dev.
 bench: deps toolchain
 	$(CARGO) bench --profile dev --bench domain_list --no-run
+	$(CARGO) bench --profile bench-opt --bench vnc_console --no-run
 	tests/testbed/run.sh $(CARGO) bench --profile dev --bench domain_list
+	TESTBED_SERVICES=desktop tests/testbed/run.sh $(CARGO) bench --profile bench-opt --bench vnc_console
 
 deps:
 	@tools/install-deps.sh

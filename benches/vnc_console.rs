@@ -19,11 +19,15 @@
 //! flush: no frame refers back to another, so the precomputed frames can follow each other
 //! in any order within one zlib stream.
 //!
+//! Each client runs twice for half the time, in the order A B C C B A, so a change in the
+//! machine's load during the run weighs on every client alike.
+//!
 //! Prints a markdown table and writes it to target/bench/vnc_console.md. BENCH_SECONDS
 //! (default 20) sets the time per run; BENCH_CLIENTS (e.g. "hangar-cairo,tigervnc") and
 //! BENCH_ENCODINGS (e.g. "raw") pick the runs; BENCH_HANGAR measures another Hangar binary
 //! (an older build, say) instead of this one.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -73,25 +77,43 @@ fn main() {
     std::fs::create_dir_all(&out_dir).expect("create target/bench");
 
     let frames = Arc::new(FrameCache::default());
+    let clients: Vec<Client> = CLIENTS
+        .into_iter()
+        .filter(|client| picked("BENCH_CLIENTS", client.id))
+        .collect();
     let mut rows = Vec::new();
     for encoding in [Encoding::Raw, Encoding::Zrle] {
         if !picked("BENCH_ENCODINGS", encoding.name()) {
             continue;
         }
-        for client in CLIENTS {
-            if !picked("BENCH_CLIENTS", client.id) {
+        // Half the time in client order, half in reverse (A B C C B A): the machine's load
+        // drifting during the run weighs on every client alike.
+        let order = clients.iter().chain(clients.iter().rev());
+        let mut totals: Vec<Result<Sample, String>> = vec![Ok(Sample::default()); clients.len()];
+        for (turn, client) in order.enumerate() {
+            let slot = if turn < clients.len() {
+                turn
+            } else {
+                2 * clients.len() - 1 - turn
+            };
+            let Ok(total) = &mut totals[slot] else {
                 continue;
-            }
+            };
             eprintln!("vnc_console: {} on {}", client.label, encoding.label());
-            let figures = measure(client, encoding, window, &frames);
-            if let Err(error) = &figures {
-                eprintln!(
-                    "vnc_console: {} on {} failed: {error}",
-                    client.label,
-                    encoding.label()
-                );
+            match measure(*client, encoding, window / 2, &frames) {
+                Ok(sample) => total.add(&sample),
+                Err(error) => {
+                    eprintln!(
+                        "vnc_console: {} on {} failed: {error}",
+                        client.label,
+                        encoding.label()
+                    );
+                    totals[slot] = Err(error);
+                }
             }
-            rows.push((client, encoding, figures));
+        }
+        for (client, total) in clients.iter().zip(totals) {
+            rows.push((*client, encoding, total.and_then(Sample::figures)));
         }
     }
 
@@ -144,13 +166,51 @@ struct Figures {
     x_server_ms_per_frame: Option<f64>,
 }
 
+/// What one or more measuring windows counted.
+#[derive(Clone, Default)]
+struct Sample {
+    frames: u64,
+    seconds: f64,
+    /// CPU time of the client, and of the X server when known, in clock ticks.
+    ticks: u64,
+    x_ticks: Option<u64>,
+}
+
+impl Sample {
+    fn add(&mut self, other: &Sample) {
+        // The first sample sets whether the X server's time is known.
+        let first = self.frames == 0;
+        self.frames += other.frames;
+        self.seconds += other.seconds;
+        self.ticks += other.ticks;
+        self.x_ticks = match (first, self.x_ticks, other.x_ticks) {
+            (true, _, known) => known,
+            (false, Some(sum), Some(more)) => Some(sum + more),
+            _ => None,
+        };
+    }
+
+    fn figures(self) -> Result<Figures, String> {
+        if self.frames == 0 {
+            return Err("no frames while measuring".into());
+        }
+        let ms_per_frame =
+            |ticks: u64| ticks as f64 / TICKS_PER_SECOND * 1000.0 / self.frames as f64;
+        Ok(Figures {
+            frames_per_second: self.frames as f64 / self.seconds,
+            cpu_ms_per_frame: ms_per_frame(self.ticks),
+            x_server_ms_per_frame: self.x_ticks.map(ms_per_frame),
+        })
+    }
+}
+
 /// One client against a fresh server for `window`, after it got its first frame and warmed up.
 fn measure(
     client: Client,
     encoding: Encoding,
     window: Duration,
     frames: &Arc<FrameCache>,
-) -> Result<Figures, String> {
+) -> Result<Sample, String> {
     let server = Server::start(encoding, frames.clone())?;
     let mut process = ClientProcess::start(client.kind, encoding, server.port)?;
     let first = wait_for(FIRST_FRAME_TIMEOUT, || {
@@ -196,11 +256,11 @@ fn measure(
     if frames == 0 {
         return Err(format!("no frames while measuring\n{}", process.log()));
     }
-    let ms_per_frame = |ticks: u64| ticks as f64 / TICKS_PER_SECOND * 1000.0 / frames as f64;
-    Ok(Figures {
-        frames_per_second: frames as f64 / elapsed.as_secs_f64(),
-        cpu_ms_per_frame: ms_per_frame(ticks_after - ticks_before),
-        x_server_ms_per_frame: x_before.zip(x_after).map(|(b, a)| ms_per_frame(a - b)),
+    Ok(Sample {
+        frames,
+        seconds: elapsed.as_secs_f64(),
+        ticks: ticks_after - ticks_before,
+        x_ticks: x_before.zip(x_after).map(|(before, after)| after - before),
     })
 }
 
@@ -694,13 +754,13 @@ struct EncodedFrames {
 /// Encoded frames, made once per encoding and pixel format and kept across runs.
 #[derive(Default)]
 struct FrameCache {
-    encoded: Mutex<Vec<((Encoding, PixelFormat), Arc<EncodedFrames>)>>,
+    encoded: Mutex<HashMap<(Encoding, PixelFormat), Arc<EncodedFrames>>>,
 }
 
 impl FrameCache {
     fn get(&self, encoding: Encoding, format: PixelFormat) -> Arc<EncodedFrames> {
         let mut encoded = self.encoded.lock().unwrap();
-        if let Some((_, frames)) = encoded.iter().find(|(key, _)| *key == (encoding, format)) {
+        if let Some(frames) = encoded.get(&(encoding, format)) {
             return frames.clone();
         }
         let started = Instant::now();
@@ -716,7 +776,7 @@ impl FrameCache {
             encoding.label(),
             started.elapsed().as_secs_f64()
         );
-        encoded.push(((encoding, format), frames.clone()));
+        encoded.insert((encoding, format), frames.clone());
         frames
     }
 }

@@ -166,26 +166,40 @@ impl Framebuffer {
 
     /// Writes server pixels (BGRX: the 4th byte is padding) into `rect`, as opaque pixels.
     pub fn apply_raw(&mut self, rect: Rect, bytes: &[u8]) -> Result<(), UpdateError> {
-        self.check_inside(&rect)?;
-        let row_bytes = rect.width as usize * BYTES_PER_PIXEL;
-        if bytes.len() != row_bytes * rect.height as usize {
-            return Err(UpdateError::WrongLength);
-        }
-        for (row, source) in bytes.chunks_exact(row_bytes).enumerate() {
-            let start = self.offset(rect.x, rect.y + row as u32);
-            copy_opaque(&mut self.pixels[start..start + row_bytes], source);
-        }
-        self.add_damage(rect);
-        Ok(())
+        self.write_rows(rect, bytes, copy_opaque)
     }
 
     /// Like `apply_raw`, for pixels made opaque beforehand (outside the lock): a whole-screen
     /// update becomes the framebuffer as it is, without a copy.
     pub fn apply_opaque(&mut self, rect: Rect, pixels: OpaquePixels) -> Result<(), UpdateError> {
         if rect != self.bounds() || pixels.0.len() != self.pixels.len() {
-            return self.apply_raw(rect, &pixels.0);
+            return self.write_rows(rect, &pixels.0, <[u8]>::copy_from_slice);
         }
         self.pixels = pixels.0;
+        self.add_damage(rect);
+        Ok(())
+    }
+
+    /// Copies `bytes`, rows packed tightly, into `rect` with `copy_row(target, source)`.
+    fn write_rows(
+        &mut self,
+        rect: Rect,
+        bytes: &[u8],
+        copy_row: fn(&mut [u8], &[u8]),
+    ) -> Result<(), UpdateError> {
+        self.check_inside(&rect)?;
+        let row_bytes = rect.width as usize * BYTES_PER_PIXEL;
+        if bytes.len() != row_bytes * rect.height as usize {
+            return Err(UpdateError::WrongLength);
+        }
+        if rect.is_empty() {
+            // Nothing to write (and rows of no bytes cannot be counted out).
+            return Ok(());
+        }
+        for (row, source) in bytes.chunks_exact(row_bytes).enumerate() {
+            let start = self.offset(rect.x, rect.y + row as u32);
+            copy_row(&mut self.pixels[start..start + row_bytes], source);
+        }
         self.add_damage(rect);
         Ok(())
     }
@@ -389,6 +403,7 @@ mod tests {
             framebuffer.apply_raw(Rect::new(0, 0, 2, 1), &[0; 7]),
             Err(UpdateError::WrongLength)
         );
+        assert_eq!(framebuffer.apply_raw(Rect::new(3, 3, 0, 5), &[]), Ok(()));
         let huge = Rect::new(u32::MAX, 0, 2, 1);
         assert_eq!(
             framebuffer.apply_raw(huge, &solid(2, 1, [0; 4])),

@@ -8,7 +8,7 @@
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gettextrs::gettext;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,8 +21,8 @@ use crate::i18n::gettext_f;
 
 /// How long connecting and the RFB handshake may take together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// A spare update request now and then, in case a server answered one with nothing at all
-/// (no event tells us a request is used up). Costs ten bytes on a still screen.
+/// A spare update request after this long without one, in case a server answered one with
+/// nothing at all (no event tells us a request is used up). Costs ten bytes on a still screen.
 const SPARE_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 /// Events handled in one go before commands get a turn, so keys never wait behind a long
 /// update.
@@ -426,8 +426,7 @@ struct Pump {
     events: async_channel::Sender<VncEvent>,
     framebuffer: SharedFramebuffer,
     connected: bool,
-    /// Whether the last update was handled to its end, so the next event starts a new one.
-    between_updates: bool,
+    last_request: Instant,
 }
 
 impl Pump {
@@ -441,7 +440,7 @@ impl Pump {
             events,
             framebuffer,
             connected: false,
-            between_updates: true,
+            last_request: Instant::now(),
         }
     }
 
@@ -457,7 +456,10 @@ impl Pump {
             let flow = match wake {
                 Wake::Server(event) => self.on_server_event(event).await,
                 Wake::Command(command) => self.on_command(command).await,
-                Wake::SpareRefresh => self.input(X11Event::Refresh).await,
+                Wake::SpareRefresh if self.last_request.elapsed() >= SPARE_REFRESH_INTERVAL => {
+                    self.request_update().await
+                }
+                Wake::SpareRefresh => Flow::Continue,
             };
             if let Flow::Stop(reason) = flow {
                 return reason;
@@ -469,32 +471,34 @@ impl Pump {
     }
 
     /// Handles an event and everything right behind it (one update is many events), then
-    /// tells the UI. Updates are asked for as fast as they come, with no rate limit: servers
-    /// answer an incremental request only once something changed, and the viewer draws at
-    /// most once per display frame whatever the rate.
+    /// tells the UI and asks for the next update (incremental: the server answers once
+    /// something changed). There is no rate limit: the viewer draws at most once per display
+    /// frame however fast updates come.
     async fn on_server_event(&mut self, first: Result<vnc::VncEvent, VncError>) -> Flow {
         let Ok(first) = first else {
             return Flow::Stop(Some(gettext("The console closed the connection.")));
         };
-        if self.between_updates {
-            // A new update: ask for the next one before handling this one, so the server
-            // prepares and sends it meanwhile rather than waiting for us. One request is
-            // ever ahead (servers merge requests anyway); it is incremental, so the server
-            // answers once something changed.
-            self.between_updates = false;
-            if let Flow::Stop(reason) = self.input(X11Event::Refresh).await {
-                return Flow::Stop(reason);
-            }
-        }
         if let Flow::Stop(reason) = self.handle(first) {
             return Flow::Stop(reason);
         }
-        match self.handle_queued_events().await {
-            Ok(complete) => self.between_updates = complete,
+        let update_complete = match self.handle_queued_events().await {
+            Ok(complete) => complete,
             Err(reason) => return Flow::Stop(reason),
-        }
+        };
         self.announce_damage();
+        if update_complete {
+            // Asked only now: vnc-rs does not say where an update ends, and the pause after
+            // one is how we tell. A request sent earlier could bring the next update right
+            // behind this one, with no pause to see.
+            return self.request_update().await;
+        }
         Flow::Continue
+    }
+
+    /// An incremental request: the server answers once something changed.
+    async fn request_update(&mut self) -> Flow {
+        self.last_request = Instant::now();
+        self.input(X11Event::Refresh).await
     }
 
     /// Handles the events vnc-rs has ready. True when it ran out of them, so the update is
