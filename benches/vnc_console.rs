@@ -8,7 +8,7 @@
 //! thread, from /proc/PID/stat) over the run divided by those frames; the X server's share
 //! (drawing into Xvfb) is shown apart.
 //!
-//! Clients, one after another against the same server: Hangar (`hangar --vnc`) with GTK's
+//! Clients, one at a time, each against a fresh server: Hangar (`hangar --vnc`) with GTK's
 //! cairo renderer (the test bed's setting), Hangar with GTK's default renderer (GL, in
 //! software under Xvfb), and TigerVNC's `vncviewer` (Debian package tigervnc-viewer).
 //!

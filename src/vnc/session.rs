@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use vnc::{PixelFormat, VncClient, VncConnector, VncEncoding, VncError, X11Event};
 
-use super::framebuffer::{self, Framebuffer, OpaquePixels, SharedFramebuffer};
+use super::framebuffer::{self, Framebuffer, SharedFramebuffer};
 use super::keysyms::{self, KeyStroke};
 use crate::i18n::gettext_f;
 
@@ -535,11 +535,8 @@ impl Pump {
                 }
             }
             vnc::VncEvent::RawImage(rect, pixels) => {
-                // The pass over the pixels happens before the lock, so the viewer never
-                // waits for it.
-                let pixels = OpaquePixels::new(pixels);
                 let applied =
-                    framebuffer::lock(&self.framebuffer).apply_opaque(rect.into(), pixels);
+                    framebuffer::lock(&self.framebuffer).apply_raw_owned(rect.into(), pixels);
                 report_bad_update(applied);
             }
             vnc::VncEvent::Copy(destination, source) => {

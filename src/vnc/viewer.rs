@@ -484,11 +484,10 @@ impl VncViewer {
             if framebuffer.width() == 0 || framebuffer.height() == 0 {
                 return Err(gettext("There is no screen to save yet."));
             }
-            bgra_texture(
-                framebuffer.width(),
-                framebuffer.height(),
-                framebuffer.pixels().to_vec(),
-            )
+            let Ok(pixels) = framebuffer.read_rect(framebuffer.bounds()) else {
+                return Err(gettext("There is no screen to save yet."));
+            };
+            bgra_texture(framebuffer.width(), framebuffer.height(), pixels)
         };
         texture.save_to_png(path).map_err(|error| {
             gettext_f(
