@@ -5,6 +5,7 @@ pub mod actions;
 pub mod connection_form;
 pub mod console;
 pub mod create;
+pub mod details;
 pub mod domain;
 pub mod error;
 pub mod libvirt;

@@ -16,6 +16,7 @@ use gettextrs::gettext;
 
 use super::actions::{self, DomainAction};
 use super::console::{self, ConsoleTarget};
+use super::details::{DetailsTracker, DomainDetails};
 use super::domain::{DomainSummary, HostInfo};
 use super::error::{BackendError, ErrorKind};
 use super::libvirt::ffi::{CloseReason, ConnectionWatch, DomainEvent};
@@ -23,6 +24,12 @@ use super::libvirt::session::HostSession;
 use super::login::{CredentialPrompt, Login, LoginSettings, LoginUi};
 use super::summary::{self, HostSummary};
 use super::uri::ConnectionUri;
+
+/// Domains whose XML is read between two looks at the inbox: small enough that commands
+/// and events still get an answer at once while 5,000 domains are read.
+const DETAILS_BATCH: usize = 25;
+/// Leases and agents are asked every this many refreshes (every 10 s by default).
+const REFRESHES_PER_ADDRESS_ROUND: u32 = 5;
 
 /// Tunables of a worker.
 #[derive(Debug, Clone)]
@@ -112,6 +119,8 @@ pub enum HostUpdate {
     DomainChanged(DomainSummary),
     /// The domain with this UUID is gone.
     DomainRemoved(String),
+    /// Titles and guest addresses that changed (read after the list, in batches).
+    DomainDetails(Vec<DomainDetails>),
     /// An action failed on one domain (the others in the same command went on).
     ActionFailed {
         domain: String,
@@ -247,6 +256,29 @@ enum Outcome {
     TryAgain(BackendError),
     /// The failure will not go away by waiting (bad address, login cancelled): wait for Retry.
     WaitForRetry(BackendError),
+}
+
+/// What one connected period keeps between messages.
+struct ServeState {
+    details: DetailsTracker,
+    /// CPU use is measured between two summaries on the same connection.
+    sampler: summary::SummarySampler,
+    next_refresh: Instant,
+    refreshes: u32,
+    /// The first pass over every domain's details is done and addresses were read once.
+    addresses_read: bool,
+}
+
+impl Default for ServeState {
+    fn default() -> Self {
+        Self {
+            details: DetailsTracker::default(),
+            sampler: summary::SummarySampler::default(),
+            next_refresh: Instant::now(),
+            refreshes: 0,
+            addresses_read: false,
+        }
+    }
 }
 
 struct WorkerRun {
@@ -426,50 +458,18 @@ impl WorkerRun {
             Ok(info) => self.send(HostUpdate::Connected(info)),
             Err(error) => return Outcome::TryAgain(error),
         }
-        if let Err(error) = self.send_domains(session) {
+        let mut state = ServeState::default();
+        if let Err(error) = self.refresh(session, &mut state) {
             return Outcome::TryAgain(error);
         }
-        // Per connection: CPU use is measured between two summaries on the same one.
-        let mut sampler = summary::SummarySampler::default();
         loop {
-            let result = match self.next_message() {
+            let result = match self.next_message(&state) {
                 Ok(Inbox::Command(HostCommand::Stop)) => return Outcome::Stop,
-                Ok(Inbox::Command(HostCommand::SetPolling(on))) => {
-                    self.polling.set(on);
-                    // Catch up at once when the list becomes visible again.
-                    if on {
-                        self.send_domains(session)
-                    } else {
-                        Ok(())
-                    }
-                }
-                Ok(Inbox::Command(HostCommand::Refresh | HostCommand::Retry))
-                | Err(mpsc::RecvTimeoutError::Timeout) => self.send_domains(session),
-                Ok(Inbox::Event(event)) => self.send_domain(session, &event.uuid),
-                Ok(Inbox::Command(HostCommand::Domains { uuids, action })) => {
-                    self.run_actions(session, &uuids, &action);
-                    Ok(())
-                }
-                Ok(Inbox::Command(HostCommand::Run(job))) => {
-                    (job.0)(session);
-                    Ok(())
-                }
-                Ok(Inbox::Command(HostCommand::Console { uuid, reply })) => {
-                    let _ = reply.send_blocking(self.console_target(session, &uuid));
-                    Ok(())
-                }
-                Ok(Inbox::Command(HostCommand::DiskPaths { uuid, reply })) => {
-                    let _ = reply.send_blocking(actions::disk_paths(session, &uuid));
-                    Ok(())
-                }
-                Ok(Inbox::Command(HostCommand::FetchSummary)) => {
-                    summary::collect(session, &mut sampler)
-                        .map(|summary| self.send(HostUpdate::Summary(Box::new(summary))))
-                }
                 Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
                     return Outcome::TryAgain(connection_lost(reason));
                 }
-                Ok(_) => Ok(()),
+                Ok(message) => self.handle(session, &mut state, message),
+                Err(mpsc::RecvTimeoutError::Timeout) => self.on_idle(session, &mut state),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Outcome::Stop,
             };
             if let Err(error) = result {
@@ -484,6 +484,82 @@ impl WorkerRun {
             if self.updates.is_closed() {
                 return Outcome::Stop;
             }
+        }
+    }
+
+    fn handle(
+        &self,
+        session: &HostSession,
+        state: &mut ServeState,
+        message: Inbox,
+    ) -> Result<(), BackendError> {
+        match message {
+            Inbox::Command(HostCommand::SetPolling(on)) => {
+                self.polling.set(on);
+                // Catch up at once when the list becomes visible again.
+                if on {
+                    return self.refresh(session, state);
+                }
+            }
+            Inbox::Command(HostCommand::Refresh | HostCommand::Retry) => {
+                return self.refresh(session, state)
+            }
+            Inbox::Event(event) => {
+                state.details.queue_first(&event.uuid);
+                return self.send_domain(session, &mut state.details, &event.uuid);
+            }
+            Inbox::Command(HostCommand::Domains { uuids, action }) => {
+                self.run_actions(session, &mut state.details, &uuids, &action);
+            }
+            Inbox::Command(HostCommand::Run(job)) => (job.0)(session),
+            Inbox::Command(HostCommand::Console { uuid, reply }) => {
+                let _ = reply.send_blocking(self.console_target(session, &uuid));
+            }
+            Inbox::Command(HostCommand::DiskPaths { uuid, reply }) => {
+                let _ = reply.send_blocking(actions::disk_paths(session, &uuid));
+            }
+            Inbox::Command(HostCommand::FetchSummary) => {
+                let summary = summary::collect(session, &mut state.sampler)?;
+                self.send(HostUpdate::Summary(Box::new(summary)));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Nothing in the inbox: refresh when it is time, else read a few domains' details.
+    fn on_idle(&self, session: &HostSession, state: &mut ServeState) -> Result<(), BackendError> {
+        if self.polling.get() && Instant::now() >= state.next_refresh {
+            return self.refresh(session, state);
+        }
+        let changed = state.details.read_some(session, DETAILS_BATCH);
+        if !state.details.has_pending() && !state.addresses_read {
+            // The first pass is done: place the guests at once instead of in a few seconds.
+            state.addresses_read = true;
+            self.send_details(changed);
+            self.send_details(state.details.refresh_addresses(session));
+            return Ok(());
+        }
+        self.send_details(changed);
+        Ok(())
+    }
+
+    /// The whole list with fresh figures, and every few rounds the guests' addresses.
+    fn refresh(&self, session: &HostSession, state: &mut ServeState) -> Result<(), BackendError> {
+        state.next_refresh = Instant::now() + self.options.refresh_interval;
+        let domains = session.domains()?;
+        state.details.note_domains(&domains);
+        self.send(HostUpdate::Domains(domains));
+        state.refreshes = state.refreshes.wrapping_add(1);
+        if state.addresses_read && state.refreshes % REFRESHES_PER_ADDRESS_ROUND == 0 {
+            self.send_details(state.details.refresh_addresses(session));
+        }
+        Ok(())
+    }
+
+    fn send_details(&self, changed: Vec<DomainDetails>) {
+        if !changed.is_empty() {
+            self.send(HostUpdate::DomainDetails(changed));
         }
     }
 
@@ -509,7 +585,13 @@ impl WorkerRun {
 
     /// Runs `action` on every domain; each failure is reported and the rest go on. The
     /// domain's row is refreshed afterwards, so a pending state always ends.
-    fn run_actions(&self, session: &HostSession, uuids: &[String], action: &DomainAction) {
+    fn run_actions(
+        &self,
+        session: &HostSession,
+        details: &mut DetailsTracker,
+        uuids: &[String],
+        action: &DomainAction,
+    ) {
         for uuid in uuids {
             if let Err(error) = actions::run(session, uuid, action) {
                 let domain = session
@@ -524,7 +606,7 @@ impl WorkerRun {
                     error,
                 });
             }
-            let _ = self.send_domain(session, uuid);
+            let _ = self.send_domain(session, details, uuid);
         }
     }
 
@@ -537,10 +619,15 @@ impl WorkerRun {
         console::resolve(session, &uri, uuid)
     }
 
-    /// The next message; while polling, a timeout at each refresh interval.
-    fn next_message(&self) -> Result<Inbox, mpsc::RecvTimeoutError> {
+    /// The next message; a timeout when it is time to refresh (while polling) or at once
+    /// when details are still to be read.
+    fn next_message(&self, state: &ServeState) -> Result<Inbox, mpsc::RecvTimeoutError> {
+        if state.details.has_pending() {
+            return self.inbox.recv_timeout(Duration::ZERO);
+        }
         if self.polling.get() {
-            self.inbox.recv_timeout(self.options.refresh_interval)
+            let left = state.next_refresh.saturating_duration_since(Instant::now());
+            self.inbox.recv_timeout(left)
         } else {
             self.inbox
                 .recv()
@@ -548,15 +635,18 @@ impl WorkerRun {
         }
     }
 
-    fn send_domains(&self, session: &HostSession) -> Result<(), BackendError> {
-        self.send(HostUpdate::Domains(session.domains()?));
-        Ok(())
-    }
-
-    fn send_domain(&self, session: &HostSession, uuid: &str) -> Result<(), BackendError> {
+    fn send_domain(
+        &self,
+        session: &HostSession,
+        details: &mut DetailsTracker,
+        uuid: &str,
+    ) -> Result<(), BackendError> {
         match session.domain(uuid)? {
             Some(summary) => self.send(HostUpdate::DomainChanged(summary)),
-            None => self.send(HostUpdate::DomainRemoved(uuid.to_owned())),
+            None => {
+                details.forget(uuid);
+                self.send(HostUpdate::DomainRemoved(uuid.to_owned()));
+            }
         }
         Ok(())
     }

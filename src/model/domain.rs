@@ -9,6 +9,7 @@ use glib::prelude::*;
 use glib::subclass::prelude::*;
 
 use super::Host;
+use crate::backend::details::DomainDetails;
 use crate::backend::domain::{DomainState, DomainSummary};
 
 mod imp {
@@ -21,6 +22,12 @@ mod imp {
         pub(super) uuid: RefCell<String>,
         #[property(get)]
         pub(super) name: RefCell<String>,
+        /// The user's short description (`<title>`), or empty.
+        #[property(get)]
+        pub(super) title: RefCell<String>,
+        /// Where the guest can be reached ("192.168.122.7, 2001:db8::7"), or empty.
+        #[property(get)]
+        pub(super) addresses: RefCell<String>,
         /// The state in words ("Running").
         #[property(get)]
         pub(super) state_label: RefCell<String>,
@@ -92,6 +99,20 @@ impl Domain {
         if self.imp().pending.get() != pending {
             self.imp().pending.set(pending);
             self.notify_pending();
+        }
+    }
+
+    /// Applies the title and addresses the host found, notifying only what changed.
+    pub fn update_details(&self, details: &DomainDetails) {
+        let imp = self.imp();
+        if *imp.title.borrow() != details.title {
+            imp.title.replace(details.title.clone());
+            self.notify_title();
+        }
+        let addresses = details.addresses.join(", ");
+        if *imp.addresses.borrow() != addresses {
+            imp.addresses.replace(addresses);
+            self.notify_addresses();
         }
     }
 

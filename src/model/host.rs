@@ -86,6 +86,8 @@ mod imp {
                     Signal::builder("credentials-needed").build(),
                     // A fresh host summary is in `summary`.
                     Signal::builder("summary-updated").build(),
+                    // Domains changed state, figures, title or addresses (filters look again).
+                    Signal::builder("domains-updated").build(),
                     // A sentence for a toast.
                     Signal::builder("notice")
                         .param_types([String::static_type()])
@@ -361,6 +363,20 @@ impl Host {
     }
 
     fn apply(&self, update: HostUpdate) {
+        let domains_changed = matches!(
+            update,
+            HostUpdate::Domains(_)
+                | HostUpdate::DomainChanged(_)
+                | HostUpdate::DomainRemoved(_)
+                | HostUpdate::DomainDetails(_)
+        );
+        self.apply_update(update);
+        if domains_changed {
+            self.emit_by_name::<()>("domains-updated", &[]);
+        }
+    }
+
+    fn apply_update(&self, update: HostUpdate) {
         match update {
             HostUpdate::Phase(phase) => {
                 self.set_status(HostStatus::Connecting, "");
@@ -377,6 +393,13 @@ impl Host {
             }
             HostUpdate::DomainChanged(summary) => self.upsert_domain(&summary),
             HostUpdate::DomainRemoved(uuid) => self.remove_domain(&uuid),
+            HostUpdate::DomainDetails(changed) => {
+                for details in &changed {
+                    if let Some(domain) = self.domain_by_uuid(&details.uuid) {
+                        domain.update_details(details);
+                    }
+                }
+            }
             HostUpdate::CredentialsNeeded(prompt) => {
                 self.imp().prompts.borrow_mut().push_back(prompt);
                 self.emit_by_name::<()>("credentials-needed", &[]);

@@ -93,7 +93,44 @@ impl DomainList {
         });
         let all = gtk::FlattenListModel::new(Some(per_host));
         self.imp().all_domains.replace(Some(all.upcast()));
+        self.follow_hosts(hosts, 0, hosts.n_items());
+        hosts.connect_items_changed(glib::clone!(
+            #[weak(rename_to = list)]
+            self,
+            move |hosts, position, _, added| list.follow_hosts(hosts, position, added)
+        ));
         self.update_source();
+    }
+
+    /// A filtered list must look again when a domain's state, title or address changes:
+    /// the filter model only re-checks items it is told about.
+    fn follow_hosts(&self, hosts: &gio::ListStore, first: u32, count: u32) {
+        for position in first..first + count {
+            let Some(host) = hosts.item(position).and_downcast::<Host>() else {
+                continue;
+            };
+            host.connect_local(
+                "domains-updated",
+                false,
+                glib::clone!(
+                    #[weak(rename_to = list)]
+                    self,
+                    #[upgrade_or]
+                    None,
+                    move |_| {
+                        list.refilter_if_filtering();
+                        None
+                    }
+                ),
+            );
+        }
+    }
+
+    fn refilter_if_filtering(&self) {
+        let imp = self.imp();
+        if self.is_searching() || imp.state_filter.selected() != 0 {
+            self.refilter();
+        }
     }
 
     /// The host whose domains show when not searching.
@@ -278,9 +315,15 @@ impl DomainList {
         let query = imp.search_entry.text().trim().to_lowercase();
         state_ok
             && (query.is_empty()
-                || [domain.name(), domain.state_label(), domain.host_name()]
-                    .iter()
-                    .any(|text| text.to_lowercase().contains(&query)))
+                || [
+                    domain.name(),
+                    domain.title(),
+                    domain.state_label(),
+                    domain.addresses(),
+                    domain.host_name(),
+                ]
+                .iter()
+                .any(|text| text.to_lowercase().contains(&query)))
     }
 
     fn sort_by(&self, choice: u32) {

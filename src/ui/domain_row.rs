@@ -1,4 +1,4 @@
-//! A row of the domain list: state, name, vCPUs and memory. Rows are recycled by the list
+//! A row of the domain list: state, name and title, addresses, CPU, vCPUs and memory. Rows are recycled by the list
 //! view, so binding and unbinding must leave no trace of the previous domain.
 
 use std::cell::RefCell;
@@ -21,7 +21,15 @@ mod imp {
         #[template_child]
         pub(super) name_label: TemplateChild<gtk::Label>,
         #[template_child]
+        pub(super) title_label: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) state_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) address_separator: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) address_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub(super) io_separator: TemplateChild<gtk::Label>,
         #[template_child]
         pub(super) host_label: TemplateChild<gtk::Label>,
         #[template_child]
@@ -116,6 +124,7 @@ impl DomainRow {
                 .bind_property("io-label", &*imp.io_label, "label")
                 .sync_create()
                 .build(),
+            shown_when_set(domain, "io-label", &imp.io_separator),
             domain
                 .bind_property("pending", &*imp.pending_spinner, "visible")
                 .sync_create()
@@ -139,6 +148,15 @@ impl DomainRow {
                 .bind_property("name", &*imp.name_label, "label")
                 .sync_create()
                 .build(),
+            domain
+                .bind_property("title", &*imp.title_label, "label")
+                .sync_create()
+                .build(),
+            domain
+                .bind_property("addresses", &*imp.address_label, "label")
+                .sync_create()
+                .build(),
+            shown_when_set(domain, "addresses", &imp.address_separator),
             domain
                 .bind_property("state-label", &*imp.state_label, "label")
                 .sync_create()
@@ -170,6 +188,15 @@ impl DomainRow {
             domain.disconnect(handler);
         }
     }
+}
+
+/// Shows a separator dot only while the text after it is not empty.
+fn shown_when_set(domain: &Domain, property: &str, separator: &gtk::Label) -> glib::Binding {
+    domain
+        .bind_property(property, separator, "visible")
+        .transform_to(|_, text: String| Some(!text.is_empty()))
+        .sync_create()
+        .build()
 }
 
 fn vcpus_text(count: u32) -> String {

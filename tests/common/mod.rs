@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod network_guest;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@ use virt::connect::Connect;
 use virt::sys;
 
 use super::ffi::{self, stats, ConnectionWatch, CredentialProvider, LibvirtError};
+use crate::backend::details::XmlFacts;
 use crate::backend::domain::{format_version, DomainState, DomainSummary, HostInfo};
 use crate::backend::error::BackendError;
 use crate::backend::uri;
@@ -149,6 +150,55 @@ impl HostSession {
             Err(error) if error.code().to_raw() == sys::VIR_ERR_NO_DOMAIN => Ok(None),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Title, network cards and agent state from the domain's live XML (two calls); `None`
+    /// when the domain no longer exists.
+    pub fn domain_facts(&self, uuid: &str) -> Result<Option<XmlFacts>, BackendError> {
+        self.count(2);
+        let domain = match self.conn.lookup_domain_by_uuid_string(uuid) {
+            Ok(domain) => domain,
+            Err(error) if error.code().to_raw() == sys::VIR_ERR_NO_DOMAIN => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        match domain.xml_desc(0) {
+            Ok(xml) => Ok(XmlFacts::from_xml(&xml)),
+            Err(error) if error.code().to_raw() == sys::VIR_ERR_NO_DOMAIN => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The DHCP leases of every active virtual network (one call per network, plus one);
+    /// `None` when the host cannot tell leases.
+    pub fn dhcp_leases(&self) -> Result<Option<Vec<ffi::Lease>>, BackendError> {
+        self.count(1);
+        let listed = self
+            .conn
+            .list_all_networks(sys::VIR_CONNECT_LIST_NETWORKS_ACTIVE)
+            .map_err(LibvirtError::from);
+        let networks = match listed {
+            Ok(networks) => networks,
+            Err(error) if is_unsupported(&error) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let mut leases = Vec::new();
+        for network in &networks {
+            self.count(1);
+            match ffi::dhcp_leases(network) {
+                Ok(found) => leases.extend(found),
+                Err(error) if is_unsupported(&error) => return Ok(None),
+                // A network stopped meanwhile: its guests have no lease to show.
+                Err(_) => {}
+            }
+        }
+        Ok(Some(leases))
+    }
+
+    /// The addresses the domain's guest agent reports (one call, two with the lookup).
+    pub fn agent_addresses(&self, uuid: &str) -> Result<Vec<String>, BackendError> {
+        self.count(2);
+        let domain = self.conn.lookup_domain_by_uuid_string(uuid)?;
+        Ok(ffi::agent_addresses(&domain)?)
     }
 
     /// Subscribes to domain events and to the connection's unexpected end.

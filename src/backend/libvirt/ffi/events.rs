@@ -20,6 +20,14 @@ pub enum DomainEventKind {
         detail: i32,
     },
     Reboot,
+    /// The title, description or a metadata element changed.
+    Metadata,
+    /// A device was hot-plugged or removed (e.g. a network card).
+    Device,
+    /// The guest agent connected (true) or went away (false).
+    Agent {
+        connected: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +69,8 @@ pub struct ConnectionWatch {
 }
 
 impl ConnectionWatch {
-    /// Registers `on_domain_event` for lifecycle and reboot events of every domain and
-    /// `on_close` for the connection's unexpected end.
+    /// Registers `on_domain_event` for lifecycle, reboot, metadata, device and guest agent
+    /// events of every domain and `on_close` for the connection's unexpected end.
     pub fn register(
         conn: &Connect,
         on_domain_event: impl Fn(DomainEvent) + Send + Sync + 'static,
@@ -83,8 +91,31 @@ impl ConnectionWatch {
         watch.register_domain_event(
             sys::VIR_DOMAIN_EVENT_ID_REBOOT,
             reboot_trampoline_ptr(),
-            handler,
+            handler.clone(),
         )?;
+        // Title and network cards feed the list's titles and addresses; drivers without these
+        // events still give lifecycle ones.
+        let optional = [
+            (
+                sys::VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                metadata_trampoline_ptr(),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                device_trampoline_ptr(),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                device_trampoline_ptr(),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                agent_trampoline_ptr(),
+            ),
+        ];
+        for (event_id, callback) in optional {
+            let _ = watch.register_domain_event(event_id, callback, handler.clone());
+        }
         watch.register_close(Arc::new(on_close))?;
         Ok(watch)
     }
@@ -179,6 +210,67 @@ fn lifecycle_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
 
 fn reboot_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
     Some(reboot_trampoline)
+}
+
+fn metadata_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
+    type MetadataFn = unsafe extern "C" fn(
+        sys::virConnectPtr,
+        sys::virDomainPtr,
+        c_int,
+        *const c_char,
+        *mut c_void,
+    );
+    let callback: MetadataFn = metadata_trampoline;
+    // SAFETY: as for lifecycle events: the metadata registration calls exactly this signature.
+    Some(unsafe { std::mem::transmute::<MetadataFn, GenericFn>(callback) })
+}
+
+fn device_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
+    type DeviceFn =
+        unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *const c_char, *mut c_void);
+    let callback: DeviceFn = device_trampoline;
+    // SAFETY: device added and removed registrations call exactly this signature.
+    Some(unsafe { std::mem::transmute::<DeviceFn, GenericFn>(callback) })
+}
+
+fn agent_trampoline_ptr() -> sys::virConnectDomainEventGenericCallback {
+    type AgentFn =
+        unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, c_int, c_int, *mut c_void);
+    let callback: AgentFn = agent_trampoline;
+    // SAFETY: the agent lifecycle registration calls exactly this signature.
+    Some(unsafe { std::mem::transmute::<AgentFn, GenericFn>(callback) })
+}
+
+type GenericFn = unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void);
+
+unsafe extern "C" fn metadata_trampoline(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    _kind: c_int,
+    _namespace: *const c_char,
+    opaque: *mut c_void,
+) {
+    deliver_domain_event(dom, opaque, DomainEventKind::Metadata);
+}
+
+unsafe extern "C" fn device_trampoline(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    _alias: *const c_char,
+    opaque: *mut c_void,
+) {
+    deliver_domain_event(dom, opaque, DomainEventKind::Device);
+}
+
+unsafe extern "C" fn agent_trampoline(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    state: c_int,
+    _reason: c_int,
+    opaque: *mut c_void,
+) {
+    let connected = state == sys::VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED as c_int;
+    deliver_domain_event(dom, opaque, DomainEventKind::Agent { connected });
 }
 
 unsafe extern "C" fn lifecycle_trampoline(

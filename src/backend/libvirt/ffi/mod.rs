@@ -1,14 +1,16 @@
 //! The one place where Hangar calls libvirt through `unsafe` code.
 //!
 //! The `virt` crate has no usable wrapper for authenticated opens (its `open_auth` crashes on a
-//! password prompt), bulk domain statistics (its version leaks the records) or event and close
-//! callbacks. This module gives each of them a small safe API; everything else uses `virt`'s own
-//! safe methods.
+//! password prompt), bulk domain statistics (its version leaks the records), event and close
+//! callbacks, DHCP leases or guest agent addresses (its version leaks the records). This
+//! module gives each of them a small safe API; everything else uses `virt`'s own safe methods.
 
+mod addresses;
 mod domain_stats;
 mod events;
 mod node;
 
+pub use addresses::*;
 pub use domain_stats::*;
 pub use events::*;
 #[cfg(test)]
