@@ -65,13 +65,20 @@ fn worker_reports_connection_and_domains_of_test_default() {
         .expect("domain test");
     assert_eq!(test.state, DomainState::Running);
     assert_eq!(test.vcpus, 2);
+    // Titles and addresses follow the list in their own updates.
+    let details = common::next_update(&updates, Duration::from_secs(10), |update| match update {
+        HostUpdate::DomainDetails(details) => Some(details),
+        _ => None,
+    });
+    assert!(details.iter().any(|details| details.uuid == test.uuid));
     worker.send(HostCommand::Refresh);
-    assert!(matches!(
-        updates.recv_blocking(),
-        Ok(HostUpdate::Domains(_))
-    ));
+    common::next_update(&updates, Duration::from_secs(10), |update| {
+        matches!(update, HostUpdate::Domains(_)).then_some(())
+    });
     worker.send(HostCommand::Stop);
-    assert!(matches!(updates.recv_blocking(), Ok(HostUpdate::Stopped)));
+    common::next_update(&updates, Duration::from_secs(10), |update| {
+        matches!(update, HostUpdate::Stopped).then_some(())
+    });
 }
 
 fn open_error(uri: &str) -> hangar::backend::error::BackendError {
@@ -186,4 +193,38 @@ fn polling_pauses_while_nobody_looks_and_catches_up_after() {
             _ => None,
         },
     );
+}
+
+/// libvirt's callbacks run on Hangar's own event thread, never on the thread that made the
+/// call (in the app, the GTK main thread must never run libvirt code).
+#[test]
+fn domain_events_arrive_on_the_libvirt_event_thread() {
+    // As in the app, where GTK's main loop owns GLib's default context: libvirt's default
+    // event loop would wait for it forever and never deliver an event.
+    let context = glib::MainContext::default();
+    let _owned = context.acquire().expect("own the default main context");
+    let session = HostSession::open("test:///default", &mut no_credentials()).expect("open");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let sender = std::sync::Mutex::new(sender);
+    let _watch = session
+        .watch(
+            move |event| {
+                let thread = std::thread::current().name().map(str::to_owned);
+                if let Ok(sender) = sender.lock() {
+                    let _ = sender.send((event.name, thread));
+                }
+            },
+            |_| {},
+        )
+        .expect("watch events");
+    let domain = session
+        .connection()
+        .lookup_domain_by_name("test")
+        .expect("domain test");
+    domain.suspend().expect("pause the test domain");
+    let (name, thread) = receiver
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a lifecycle event");
+    assert_eq!(name, "test");
+    assert_eq!(thread.as_deref(), Some("libvirt-events"));
 }

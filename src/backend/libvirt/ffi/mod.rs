@@ -7,6 +7,7 @@
 
 mod addresses;
 mod domain_stats;
+mod event_loop;
 mod events;
 mod node;
 
@@ -85,28 +86,15 @@ impl std::error::Error for LibvirtError {}
 static INIT: Once = Once::new();
 
 /// Prepares libvirt for use from many threads: silences its default printing of errors to
-/// stderr and runs its default event loop on a thread of its own. Events, keepalive and close
+/// stderr and runs an event loop for it on a thread of its own (see `event_loop`). Events, keepalive and close
 /// callbacks only work when this ran before the connection was opened. Safe to call often.
 pub fn init() {
     INIT.call_once(|| {
         virt::error::clear_error_callback();
-        // SAFETY: plain initialisation calls without arguments; called once per process.
-        let registered = unsafe {
-            sys::virInitialize();
-            sys::virEventRegisterDefaultImpl()
-        };
-        if registered == 0 {
-            let spawned = std::thread::Builder::new()
-                .name("libvirt-events".into())
-                .spawn(|| loop {
-                    // SAFETY: the default implementation was registered above.
-                    if unsafe { sys::virEventRunDefaultImpl() } < 0 {
-                        std::thread::sleep(std::time::Duration::from_millis(100));
-                    }
-                });
-            if let Err(error) = spawned {
-                eprintln!("hangar: cannot start the libvirt event thread: {error}");
-            }
+        // SAFETY: a plain initialisation call without arguments; called once per process.
+        unsafe { sys::virInitialize() };
+        if !event_loop::start() {
+            eprintln!("hangar: cannot start libvirt's event loop: no domain events or keepalives");
         }
     });
 }
