@@ -1,21 +1,16 @@
 //! The VNC session against real servers: the test bed's QEMU guest (SeaBIOS), and TigerVNC
 //! `Xvnc` servers these tests start themselves, with an X client (`xev`) that reports the
-//! keys and clicks it receives.
+//! keys and clicks it receives (helpers in tests/common/xvnc.rs).
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::xvnc::{free_port, xvnc_turn, Security, Xev, Xvnc, EVENT_TIMEOUT};
 use hangar::vnc::framebuffer::{self, Framebuffer};
 use hangar::vnc::keysyms::KeyCombo;
 use hangar::vnc::{VncEvent, VncSession, VncStream};
-
-const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A session and its events; damage is taken as it is announced, as the viewer does.
 struct Console {
@@ -400,189 +395,4 @@ fn xvnc_gets_typed_keys_clicks_and_shows_new_windows() {
         event,
         VncEvent::Disconnected(Some("The console closed the connection.".into()))
     );
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    listener.local_addr().expect("address").port()
-}
-
-/// Xvnc servers start one at a time: picking a free port has a moment of race.
-fn xvnc_turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-enum Security {
-    None,
-    Password(&'static str),
-    /// VeNCrypt with TLS, which vnc-rs lacks.
-    TlsOnly,
-}
-
-/// A TigerVNC X server on a free display and port of 127.0.0.1, killed by PID when dropped.
-struct Xvnc {
-    child: Child,
-    display: u32,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Xvnc {
-    fn start(security: Security) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "hangar-xvnc-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let port = free_port();
-        let display_file = dir.join("display");
-        let mut arguments = format!(
-            "exec Xvnc -displayfd 3 -rfbport {port} -localhost -nolisten tcp -geometry 800x600 \
-             -depth 24 -AlwaysShared 3>'{}'",
-            display_file.display()
-        );
-        match security {
-            Security::None => arguments.push_str(" -SecurityTypes None"),
-            Security::TlsOnly => arguments.push_str(" -SecurityTypes X509None,TLSNone"),
-            Security::Password(password) => {
-                let password_file = write_password_file(&dir, password);
-                arguments.push_str(&format!(
-                    " -SecurityTypes VncAuth -PasswordFile '{}'",
-                    password_file.display()
-                ));
-            }
-        }
-        let log = std::fs::File::create(dir.join("xvnc.log")).expect("log");
-        let child = Command::new("sh")
-            .args(["-c", &arguments])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start Xvnc (package tigervnc-standalone-server)");
-        let mut xvnc = Self {
-            child,
-            display: 0,
-            port,
-            dir,
-        };
-        xvnc.display = xvnc.wait_until_ready(&display_file);
-        xvnc
-    }
-
-    fn wait_until_ready(&mut self, display_file: &Path) -> u32 {
-        let display = common::wait_for(Duration::from_secs(20), || {
-            let text = std::fs::read_to_string(display_file).ok()?;
-            text.trim().parse::<u32>().ok()
-        });
-        let listening = common::wait_for(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", self.port)).ok()
-        });
-        match (display, listening) {
-            (Some(display), Some(_)) => display,
-            _ => panic!("Xvnc did not start: {}", self.log()),
-        }
-    }
-
-    fn stream(&self) -> VncStream {
-        VncStream::Tcp {
-            host: "127.0.0.1".into(),
-            port: self.port,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("xvnc.log")).unwrap_or_default()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Xvnc {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn write_password_file(dir: &Path, password: &str) -> PathBuf {
-    let path = dir.join("passwd");
-    let output = Command::new("sh")
-        .args(["-c", "printf '%s\\n' \"$1\" | vncpasswd -f", "sh", password])
-        .output()
-        .expect("run vncpasswd (package tigervnc-tools)");
-    assert!(output.status.success(), "vncpasswd failed");
-    std::fs::write(&path, output.stdout).expect("write the password file");
-    path
-}
-
-/// `xev` on an Xvnc display, its output collected line by line; killed by PID when dropped.
-struct Xev {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Xev {
-    fn start(display: u32) -> Self {
-        let mut child = Command::new("stdbuf")
-            .args(["-oL", "xev", "-geometry", "300x200+0+0"])
-            .args([
-                "-event",
-                "keyboard",
-                "-event",
-                "button",
-                "-event",
-                "structure",
-            ])
-            .env("DISPLAY", format!(":{display}"))
-            .env_remove("XAUTHORITY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start xev (package x11-utils)");
-        let output = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let collected = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let mut text = collected.lock().unwrap_or_else(|p| p.into_inner());
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        Self { child, output }
-    }
-
-    fn output(&self) -> String {
-        self.output
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Polls often: the time this takes is the reported key latency.
-    fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + EVENT_TIMEOUT;
-        while !self.output().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "xev never printed {text:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
-impl Drop for Xev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,9 +1,10 @@
 //! Passwords in the desktop keyring (the Secret Service), never in a file.
 //!
 //! Each item has the attributes `service` = the app ID and `username` = a key (a saved
-//! connection's id, or `vnc:<id>:<domain uuid>` for a console password), so
-//! `secret-tool search --all service io.github.hangarvm.Hangar` lists them. Every call
-//! talks D-Bus and may wait for an unlock prompt: run it off the GTK main thread.
+//! connection's id, or for a console password `vnc:<domain uuid>`, or `vnc:HOST:PORT` for a
+//! console opened by address), so `secret-tool search --all service io.github.hangarvm.Hangar`
+//! lists them. Every call talks D-Bus and may wait for an unlock prompt: run it off the GTK
+//! main thread.
 //!
 //! No password is ever put in an error, a log line or a `Debug` output here.
 

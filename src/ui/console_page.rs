@@ -17,11 +17,25 @@ use crate::backend::console::{ConsoleEndpoint, ConsoleTarget};
 use crate::backend::secrets;
 use crate::i18n::gettext_f;
 use crate::model::Domain;
-use crate::vnc::session::{VncSession, VncStream};
+use crate::vnc::session::{display_address, VncSession, VncStream};
 use crate::vnc::viewer::{ConsoleStatus, ScaleMode, VncViewer};
 
 /// Attempts to reconnect after the server went away while the guest still runs.
 const RECONNECT_ATTEMPTS: u32 = 5;
+
+/// Where the password of the current connection attempt came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum PasswordSource {
+    /// None was sent: the server may not want one.
+    #[default]
+    None,
+    /// Typed on the password page.
+    Typed,
+    /// The domain's secure XML.
+    Domain,
+    /// The keyring.
+    Saved,
+}
 
 mod imp {
     use super::*;
@@ -60,6 +74,10 @@ mod imp {
         pub(super) address: RefCell<Option<(String, u16)>>,
         /// The password of the current attempt, kept only until the server accepts it.
         pub(super) typed_password: RefCell<Option<String>>,
+        pub(super) password_source: Cell<PasswordSource>,
+        /// The server asked for a password although none seemed needed (a bare address,
+        /// or a password set host-wide): the keyring is looked at before connecting.
+        pub(super) server_asks_password: Cell<bool>,
         pub(super) reconnects_left: Cell<u32>,
         pub(super) tunnel: RefCell<Option<Child>>,
     }
@@ -113,11 +131,11 @@ impl ConsolePage {
     }
 
     /// A tab for the VNC server at `host`:`port`; it starts connecting at once. Without a
-    /// domain there is nothing to start, no saved password and no reconnecting on its own.
+    /// domain there is nothing to start and no reconnecting on its own; a remembered
+    /// password is kept under the address.
     pub fn for_address(host: &str, port: u16) -> Self {
         let page: Self = glib::Object::new();
         page.imp().address.replace(Some((host.to_owned(), port)));
-        page.imp().remember_check.set_visible(false);
         page.connect_console();
         page
     }
@@ -221,12 +239,17 @@ impl ConsolePage {
         self.show("problem");
     }
 
-    /// Asks the host where the console is, then connects.
+    /// Asks the host where the console is (a bare address needs no asking), then connects.
     fn connect_console(&self) {
         if let Some((host, port)) = self.address() {
-            let password = self.imp().typed_password.borrow().clone();
-            let (session, events) = VncSession::connect(VncStream::Tcp { host, port }, password);
-            self.imp().viewer.connect_session(session, events);
+            self.show("connecting");
+            let page = self.downgrade();
+            glib::spawn_future_local(async move {
+                let Some(page) = page.upgrade() else { return };
+                // Whether it wants a password is known only once the server says so.
+                let endpoint = ConsoleEndpoint::Tcp { host, port };
+                page.open(endpoint, None, false).await;
+            });
             return;
         }
         let Some(domain) = self.domain() else { return };
@@ -259,19 +282,9 @@ impl ConsolePage {
         });
     }
 
-    async fn open(
-        &self,
-        endpoint: ConsoleEndpoint,
-        password: Option<String>,
-        needs_password: bool,
-    ) {
-        let typed = self.imp().typed_password.borrow().clone();
-        let password = match (typed, password) {
-            (Some(typed), _) => Some(typed),
-            (None, Some(known)) => Some(known),
-            (None, None) if needs_password => self.saved_password().await,
-            (None, None) => None,
-        };
+    async fn open(&self, endpoint: ConsoleEndpoint, known: Option<String>, needs_password: bool) {
+        let needs_password = needs_password || self.imp().server_asks_password.get();
+        let (password, source) = self.choose_password(known, needs_password).await;
         if needs_password && password.is_none() {
             self.ask_password(None);
             return;
@@ -280,8 +293,31 @@ impl ConsolePage {
             Ok(stream) => stream,
             Err(reason) => return self.show_problem(&reason),
         };
+        self.imp().password_source.set(source);
         let (session, events) = VncSession::connect(stream, password);
         self.imp().viewer.connect_session(session, events);
+    }
+
+    /// A typed password first, then the one in the domain's XML, then the keyring's (only
+    /// when the server wants one: looking may wait for the keyring to be unlocked).
+    async fn choose_password(
+        &self,
+        known: Option<String>,
+        needs_password: bool,
+    ) -> (Option<String>, PasswordSource) {
+        let typed = self.imp().typed_password.borrow().clone();
+        if let Some(typed) = typed {
+            return (Some(typed), PasswordSource::Typed);
+        }
+        if let Some(known) = known {
+            return (Some(known), PasswordSource::Domain);
+        }
+        if needs_password {
+            if let Some(saved) = self.saved_password().await {
+                return (Some(saved), PasswordSource::Saved);
+            }
+        }
+        (None, PasswordSource::None)
     }
 
     fn stream_for(&self, endpoint: ConsoleEndpoint) -> Result<VncStream, String> {
@@ -346,8 +382,22 @@ impl ConsolePage {
         }
     }
 
+    /// `vnc:<domain uuid>`, or `vnc:HOST:PORT` for a tab on an address.
     fn keyring_key(&self) -> Option<String> {
-        self.domain().map(|domain| format!("vnc:{}", domain.uuid()))
+        match (self.domain(), self.address()) {
+            (Some(domain), _) => Some(format!("vnc:{}", domain.uuid())),
+            (None, Some((host, port))) => Some(format!("vnc:{}", display_address(&host, port))),
+            (None, None) => None,
+        }
+    }
+
+    /// The domain's name, or the address of a tab on an address.
+    fn console_name(&self) -> Option<String> {
+        match (self.domain(), self.address()) {
+            (Some(domain), _) => Some(domain.name()),
+            (None, Some((host, port))) => Some(display_address(&host, port)),
+            (None, None) => None,
+        }
     }
 
     async fn saved_password(&self) -> Option<String> {
@@ -389,9 +439,23 @@ impl ConsolePage {
                 self.remember_typed_password();
                 self.show("viewer");
             }
-            ConsoleStatus::AuthFailed(reason) => self.ask_password(Some(reason)),
+            ConsoleStatus::AuthFailed(reason) => self.after_auth_failed(reason),
             ConsoleStatus::Disconnected(None) => {}
             ConsoleStatus::Disconnected(Some(reason)) => self.after_disconnect(reason),
+        }
+    }
+
+    /// The server wants a password, or refused the one it got. A refused password, typed or
+    /// saved, is never tried again on its own: the password page says why.
+    fn after_auth_failed(&self, reason: &str) {
+        let imp = self.imp();
+        if imp.password_source.get() != PasswordSource::None {
+            self.ask_password(Some(reason));
+        } else if !imp.server_asks_password.replace(true) {
+            // Asked for one that nothing said it needs: try the keyring's, if any.
+            self.connect_console();
+        } else {
+            self.ask_password(None);
         }
     }
 
@@ -432,13 +496,10 @@ impl ConsolePage {
         if !imp.remember_check.is_active() {
             return;
         }
-        let (Some(key), Some(domain)) = (self.keyring_key(), self.domain()) else {
+        let (Some(key), Some(name)) = (self.keyring_key(), self.console_name()) else {
             return;
         };
-        let label = gettext_f(
-            "Hangar: VNC password for {name}",
-            &[("name", &domain.name())],
-        );
+        let label = gettext_f("Hangar: VNC password for {name}", &[("name", &name)]);
         gio::spawn_blocking(move || {
             let _ = secrets::store_password(&key, &label, &password);
         });

@@ -8,6 +8,8 @@
 
 pub mod fixtures;
 pub mod network_guest;
+pub mod screen;
+pub mod xvnc;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -145,6 +147,13 @@ impl RunningApp {
         let mut args = vec!["wait-names", "--pid", &pid, "Hangar", &timeout];
         args.extend_from_slice(names);
         run_atspi(&args).map_err(|dump| format!("{dump}\n{}\n{}", self.log(), self.stacks()))
+    }
+
+    /// Where the on-screen element called `name` is on the screen (AT-SPI).
+    pub fn extents(&self, name: &str) -> Result<screen::Area, String> {
+        let pid = self.pid().to_string();
+        let output = run_atspi(&["extents", "--pid", &pid, "Hangar", name])?;
+        screen::Area::parse(&output).ok_or_else(|| format!("odd extents: {output:?}"))
     }
 
     /// The app's thread stacks (when gdb is there), for failure messages.

@@ -7,6 +7,7 @@ tests/testbed/desktop.sh starts (DISPLAY, AT_SPI_BUS_ADDRESS set).
   atspi.py wait-names [--pid PID] [--hidden] APP TIMEOUT NAME...
   atspi.py dump [--pid PID] APP
   atspi.py click [--pid PID] [--role ROLE] [--timeout S] APP NAME
+  atspi.py extents [--pid PID] [--role ROLE] [--timeout S] APP NAME
   atspi.py type TEXT
   atspi.py key KEY...            (xdotool key names: Return, ctrl+n, Tab...)
 
@@ -26,6 +27,8 @@ earlier even with its old extents). wait-names --hidden counts them all.
 click waits up to --timeout for the element, then clicks the centre of its
 visible part with the pointer (xdotool), in its window or popover. As for a
 user, a click outside an open popover only closes it: send `key Escape` first.
+extents waits the same way and prints where its visible part is on the screen:
+"X Y WIDTH HEIGHT".
 
 Results go to stdout, diagnostics to stderr. Exit status: 0 success,
 1 timeout / not found, 2 usage error.
@@ -326,7 +329,9 @@ def surface_offset(node, pid):
     return x - r.x, y - r.y
 
 
-def cmd_click(args):
+def find_on_screen(args):
+    """The first on-screen element called args.name (of args.role), waiting up to
+    args.timeout; None (with the reason on stderr) if there is none."""
     def target(nodes):
         for n in nodes:
             if (n.on_screen and args.name in n.labels()
@@ -339,11 +344,32 @@ def cmd_click(args):
         print(f"atspi.py: no on-screen element {args.name!r} in {args.app!r} after "
               f"{args.timeout}s; registered: {describe_apps()}", file=sys.stderr)
         print_flat(nodes, sys.stdout)
-        return 1
-    node = target(nodes)
+        return None
+    return target(nodes)
+
+
+def screen_box(node):
+    """The visible part of node in screen coordinates: (x0, y0, x1, y1)."""
     dx, dy = surface_offset(node, node.acc.get_process_id())
-    x0, y0, x1, y1 = node.clip  # centre of the visible part
-    x, y = dx + (x0 + x1) // 2, dy + (y0 + y1) // 2
+    x0, y0, x1, y1 = node.clip
+    return dx + x0, dy + y0, dx + x1, dy + y1
+
+
+def cmd_extents(args):
+    node = find_on_screen(args)
+    if node is None:
+        return 1
+    x0, y0, x1, y1 = screen_box(node)
+    print(f"{x0} {y0} {x1 - x0} {y1 - y0}")
+    return 0
+
+
+def cmd_click(args):
+    node = find_on_screen(args)
+    if node is None:
+        return 1
+    x0, y0, x1, y1 = screen_box(node)  # centre of the visible part
+    x, y = (x0 + x1) // 2, (y0 + y1) // 2
     # Pointer click rather than an AT-SPI action: GTK 4.8 list rows have none.
     subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
     print(f"clicked {node.line()} at {x},{y}")
@@ -384,6 +410,13 @@ def main():
     p.add_argument("app")
     p.add_argument("name")
     p.set_defaults(func=cmd_click)
+
+    p = sub.add_parser("extents", parents=[common])
+    p.add_argument("--role", help="AT-SPI role name, e.g. 'push button', 'list item'")
+    p.add_argument("--timeout", type=float, default=10, help="seconds to wait for it")
+    p.add_argument("app")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_extents)
 
     p = sub.add_parser("type")
     p.add_argument("text")
