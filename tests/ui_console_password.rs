@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::screen::Screenshot;
 use common::RunningApp;
 use hangar::backend::secrets;
 
@@ -95,30 +94,6 @@ fn enter_password(app: &RunningApp, password: &str) {
     common::run_atspi(&["key", "Return"]).expect("press Return");
 }
 
-/// Waits until the console shows the guest's screen and returns the screenshot that shows
-/// it: SeaBIOS's text on black, so mostly black but more than the one colour of a blank
-/// screen.
-fn wait_for_guest_screen(app: &RunningApp, name: &str) -> PathBuf {
-    app.wait_for_names(60, &["Console"])
-        .expect("the console shows a screen");
-    let viewer = app.extents("Console").expect("where the console is");
-    let mut last = PathBuf::new();
-    let shown = common::wait_for(Duration::from_secs(30), || {
-        last = app.screenshot(name);
-        let screen = Screenshot::load(&last);
-        let text_on_black =
-            screen.colour_count(viewer) > 2 && screen.share_of([0, 0, 0], 8, viewer) > 0.5;
-        text_on_black.then_some(())
-    });
-    assert!(
-        shown.is_some(),
-        "the console stays blank in {viewer:?}: {}\n{}",
-        last.display(),
-        app.log()
-    );
-    last
-}
-
 /// Whether the password page shows now (given a second to appear).
 fn asks_for_password(app: &RunningApp) -> bool {
     atspi(app, &["wait-names", "1", "Console Password"]).is_ok()
@@ -167,7 +142,7 @@ fn vnc_password_refused_accepted_and_remembered() {
 
     // "Remember in the keyring" is on unless the user turns it off.
     enter_password(&app, PASSWORD);
-    let shot = wait_for_guest_screen(&app, "console-password-accepted");
+    let shot = common::wait_for_guest_screen(&app, "console-password-accepted");
     let saved = common::wait_for(Duration::from_secs(10), || saved_password(&key));
     assert_eq!(
         saved.as_deref(),
@@ -180,7 +155,7 @@ fn vnc_password_refused_accepted_and_remembered() {
 
     // Second start: the saved password opens the console; nothing is typed.
     let (app, turn) = RunningApp::start(&["--vnc", &address]).expect("the test bed's desktop");
-    let shot = wait_for_guest_screen(&app, "console-password-remembered");
+    let shot = common::wait_for_guest_screen(&app, "console-password-remembered");
     assert!(
         !asks_for_password(&app),
         "asked again although the password was saved: {}",
@@ -201,7 +176,7 @@ fn vnc_password_refused_accepted_and_remembered() {
     .expect("asked with the reason");
     app.screenshot("console-password-stale");
     enter_password(&app, PASSWORD);
-    wait_for_guest_screen(&app, "console-password-replaced");
+    common::wait_for_guest_screen(&app, "console-password-replaced");
     let saved = common::wait_for(Duration::from_secs(10), || {
         saved_password(&key).filter(|saved| saved == PASSWORD)
     });
@@ -215,7 +190,7 @@ fn vnc_password_refused_accepted_and_remembered() {
         .expect("the test bed's desktop");
     app.wait_for_names(60, &["Console", GUEST])
         .expect("the console tab opens");
-    let shot = wait_for_guest_screen(&app, "console-password-full-rights");
+    let shot = common::wait_for_guest_screen(&app, "console-password-full-rights");
     assert!(
         !asks_for_password(&app),
         "a full-rights connection asked for the password: {}",

@@ -548,10 +548,15 @@ impl WorkerRun {
     fn refresh(&self, session: &HostSession, state: &mut ServeState) -> Result<(), BackendError> {
         state.next_refresh = Instant::now() + self.options.refresh_interval;
         let domains = session.domains()?;
-        state.details.note_domains(&domains);
+        // Events queue the domains they name; this pass catches what no event reported (a
+        // host without events), so it can wait for the slower address round.
+        let round = state.refreshes % REFRESHES_PER_ADDRESS_ROUND == 0;
+        if round {
+            state.details.note_domains(&domains);
+        }
         self.send(HostUpdate::Domains(domains));
         state.refreshes = state.refreshes.wrapping_add(1);
-        if state.addresses_read && state.refreshes % REFRESHES_PER_ADDRESS_ROUND == 0 {
+        if round && state.addresses_read {
             self.send_details(state.details.refresh_addresses(session));
         }
         Ok(())

@@ -305,3 +305,27 @@ pub fn next_update<T>(
         }
     }
 }
+
+/// Waits until the console shows the guest's screen and returns the screenshot that shows
+/// it: SeaBIOS's text on black, so mostly black but more than the one colour of a blank
+/// screen.
+pub fn wait_for_guest_screen(app: &RunningApp, name: &str) -> PathBuf {
+    app.wait_for_names(60, &["Console"])
+        .expect("the console shows a screen");
+    let viewer = app.extents("Console").expect("where the console is");
+    let mut last = PathBuf::new();
+    let shown = wait_for(Duration::from_secs(30), || {
+        last = app.screenshot(name);
+        let shot = screen::Screenshot::load(&last);
+        let text_on_black =
+            shot.colour_count(viewer) > 2 && shot.share_of([0, 0, 0], 8, viewer) > 0.5;
+        text_on_black.then_some(())
+    });
+    assert!(
+        shown.is_some(),
+        "the console stays blank in {viewer:?}: {}\n{}",
+        last.display(),
+        app.log()
+    );
+    last
+}

@@ -90,9 +90,7 @@ impl HostSession {
         let mut summaries: Vec<DomainSummary> =
             records.iter().map(DomainSummary::from_stats).collect();
         for (summary, record) in summaries.iter_mut().zip(&records) {
-            if record.params.contains_key("vcpu.current")
-                && record.params.contains_key("balloon.current")
-            {
+            if record.has("vcpu.current") && record.has("balloon.current") {
                 continue;
             }
             if let Some(size) = self.size_of(&summary.uuid) {

@@ -1,6 +1,5 @@
 //! Bulk domain statistics: one call for every domain's figures.
 
-use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::ptr;
@@ -37,12 +36,25 @@ impl TypedValue {
 pub struct DomainStats {
     pub name: String,
     pub uuid: String,
-    pub params: HashMap<String, TypedValue>,
+    /// Field name and value, in libvirt's order. A record has a few dozen fields at most,
+    /// so a linear search beats hashing them for every domain at every refresh.
+    pub params: Vec<(String, TypedValue)>,
 }
 
 impl DomainStats {
+    pub fn get(&self, key: &str) -> Option<&TypedValue> {
+        self.params
+            .iter()
+            .find(|(field, _)| field == key)
+            .map(|(_, value)| value)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
     pub fn get_u64(&self, key: &str) -> Option<u64> {
-        self.params.get(key).and_then(TypedValue::as_u64)
+        self.get(key).and_then(TypedValue::as_u64)
     }
 }
 
@@ -95,14 +107,14 @@ unsafe fn read_stats_record(record: &sys::virDomainStatsRecord) -> DomainStats {
     } else {
         String::new()
     };
-    let mut params = HashMap::with_capacity(record.nparams.max(0) as usize);
+    let mut params = Vec::with_capacity(record.nparams.max(0) as usize);
     for index in 0..record.nparams.max(0) as usize {
         let param = &*record.params.add(index);
         if let Some(value) = read_typed_value(param) {
             let field = CStr::from_ptr(param.field.as_ptr())
                 .to_string_lossy()
                 .into_owned();
-            params.insert(field, value);
+            params.push((field, value));
         }
     }
     DomainStats { name, uuid, params }
