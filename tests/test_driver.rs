@@ -228,3 +228,23 @@ fn domain_events_arrive_on_the_libvirt_event_thread() {
     assert_eq!(name, "test");
     assert_eq!(thread.as_deref(), Some("libvirt-events"));
 }
+
+/// Titles and network cards of a whole host cost one XML read per domain (plus one call for
+/// every handle), once; not a lookup and a read each.
+#[test]
+fn reading_every_domains_details_costs_one_call_each() {
+    use hangar::backend::details::DetailsTracker;
+
+    let uri = format!("test://{}", common::fixtures::many_domains(100).display());
+    let session = HostSession::open(&uri, &mut no_credentials()).expect("open");
+    let domains = session.domains().expect("list");
+    let mut tracker = DetailsTracker::default();
+    tracker.note_domains(&domains);
+    let before = session.libvirt_calls();
+    let mut read = Vec::new();
+    while tracker.has_pending() {
+        read.extend(tracker.read_some(&session, 25));
+    }
+    assert_eq!(read.len(), domains.len());
+    assert_eq!(session.libvirt_calls() - before, 1 + domains.len() as u64);
+}

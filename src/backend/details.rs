@@ -11,6 +11,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use super::domain::DomainSummary;
 use super::libvirt::session::HostSession;
 
+/// With more domains than this to read, one call fetches every domain's handle first, so
+/// each read costs one call instead of two.
+const HANDLES_WORTH_FETCHING: usize = 20;
 /// Agent questions per address refresh at most: each may wait for a slow guest.
 const AGENT_QUERIES_PER_REFRESH: usize = 16;
 
@@ -98,6 +101,8 @@ pub struct DetailsTracker {
     no_leases: bool,
     /// Where the next agent round starts, so every guest gets its turn.
     agent_turn: usize,
+    /// Domain handles for a long queue, dropped when it is empty.
+    handles: HashMap<String, virt::domain::Domain>,
 }
 
 impl DetailsTracker {
@@ -141,13 +146,20 @@ impl DetailsTracker {
 
     /// Reads up to `budget` queued domains' XML; returns the details that changed.
     pub fn read_some(&mut self, session: &HostSession, budget: usize) -> Vec<DomainDetails> {
+        if self.handles.is_empty() && self.queue.len() > HANDLES_WORTH_FETCHING {
+            self.handles = session.domain_handles().unwrap_or_default();
+        }
         let mut touched = Vec::new();
         while touched.len() < budget {
             let Some(uuid) = self.queue.pop_front() else {
                 break;
             };
             self.queued.remove(&uuid);
-            match session.domain_facts(&uuid) {
+            let facts = match self.handles.remove(&uuid) {
+                Some(domain) => session.facts_of(&domain),
+                None => session.domain_facts(&uuid),
+            };
+            match facts {
                 Ok(Some(facts)) => {
                     let ask_agent = facts.running && facts.agent_connected;
                     self.facts.insert(uuid.clone(), facts);
@@ -164,6 +176,9 @@ impl DetailsTracker {
                 }
             }
             touched.push(uuid);
+        }
+        if self.queue.is_empty() {
+            self.handles.clear();
         }
         self.changes(touched)
     }
