@@ -150,7 +150,7 @@ impl DetailsTracker {
             self.handles = session.domain_handles().unwrap_or_default();
         }
         let mut touched = Vec::new();
-        while touched.len() < budget {
+        for _ in 0..budget {
             let Some(uuid) = self.queue.pop_front() else {
                 break;
             };
