@@ -63,7 +63,10 @@ impl WorkerRun {
                 Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
                     return Outcome::TryAgain(connection_lost(reason));
                 }
-                Ok(message) => self.handle(session, &mut state, message),
+                // A steady stream of events must not hold the figures back.
+                Ok(message) => self
+                    .handle(session, &mut state, message)
+                    .and_then(|()| self.refresh_if_due(session, &mut state)),
                 Err(mpsc::RecvTimeoutError::Timeout) => self.on_idle(session, &mut state),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Outcome::Stop,
             };
@@ -120,6 +123,18 @@ impl WorkerRun {
             _ => {}
         }
         Ok(())
+    }
+
+    fn refresh_if_due(
+        &self,
+        session: &HostSession,
+        state: &mut ServeState,
+    ) -> Result<(), BackendError> {
+        if self.polling.get() && Instant::now() >= state.next_refresh {
+            self.refresh(session, state)
+        } else {
+            Ok(())
+        }
     }
 
     /// Nothing in the inbox: refresh when it is time, else read a few domains' details.
