@@ -240,14 +240,8 @@ fn dispatch_watches(event_loop: &EventLoop, polled: &[libc::pollfd], ids: &[c_in
         if fd.revents == 0 {
             continue;
         }
-        let wanted = {
-            let state = event_loop.lock();
-            state
-                .watches
-                .iter()
-                .find(|(entry, _)| entry.id == *id && !entry.removed)
-                .map(|(entry, watch)| (entry.callback, entry.opaque, watch.fd, watch.events))
-        };
+        let wanted = live(&mut event_loop.lock().watches, *id)
+            .map(|(entry, watch)| (entry.callback, entry.opaque, watch.fd, watch.events));
         let Some((Some(callback), opaque, raw_fd, events)) = wanted else {
             continue;
         };
@@ -289,11 +283,7 @@ fn free_removed(event_loop: &EventLoop) {
 }
 
 fn is_live_timer(event_loop: &EventLoop, id: c_int) -> bool {
-    event_loop
-        .lock()
-        .timers
-        .iter()
-        .any(|(entry, _)| entry.id == id && !entry.removed)
+    live(&mut event_loop.lock().timers, id).is_some()
 }
 
 fn interval(interval_ms: c_int) -> Duration {
@@ -335,18 +325,25 @@ fn handle_events(revents: libc::c_short) -> c_int {
     events
 }
 
-unsafe extern "C" fn add_watch(
-    fd: c_int,
-    events: c_int,
-    callback: sys::virEventHandleCallback,
+/// Runs `change` on the loop's state and wakes the loop; `missing` without a loop.
+fn with_state<T>(missing: T, change: impl FnOnce(&mut State) -> T) -> T {
+    let Some(event_loop) = event_loop() else {
+        return missing;
+    };
+    let result = change(&mut event_loop.lock());
+    event_loop.wake();
+    result
+}
+
+/// Adds an entry with a fresh id to the list `pick` chooses.
+fn add<Callback, Extra>(
+    pick: impl FnOnce(&mut State) -> &mut Vec<(Entry<Callback>, Extra)>,
+    callback: Callback,
     opaque: *mut c_void,
     free: sys::virFreeCallback,
+    extra: Extra,
 ) -> c_int {
-    let Some(event_loop) = event_loop() else {
-        return -1;
-    };
-    let id = {
-        let mut state = event_loop.lock();
+    with_state(-1, |state| {
         let id = state.new_id();
         let entry = Entry {
             id,
@@ -355,45 +352,56 @@ unsafe extern "C" fn add_watch(
             free,
             removed: false,
         };
-        state.watches.push((entry, Watch { fd, events }));
+        pick(state).push((entry, extra));
         id
-    };
-    event_loop.wake();
-    id
+    })
+}
+
+/// The live (not removed) entry `id` of a list.
+fn live<Callback, Extra>(
+    entries: &mut [(Entry<Callback>, Extra)],
+    id: c_int,
+) -> Option<&mut (Entry<Callback>, Extra)> {
+    entries
+        .iter_mut()
+        .find(|(entry, _)| entry.id == id && !entry.removed)
+}
+
+/// Marks entry `id` removed (freed by the loop later): 0, or -1 when there is none.
+fn remove<Callback, Extra>(
+    pick: impl FnOnce(&mut State) -> &mut Vec<(Entry<Callback>, Extra)>,
+    id: c_int,
+) -> c_int {
+    with_state(-1, |state| match live(pick(state), id) {
+        Some((entry, _)) => {
+            entry.removed = true;
+            0
+        }
+        None => -1,
+    })
+}
+
+unsafe extern "C" fn add_watch(
+    fd: c_int,
+    events: c_int,
+    callback: sys::virEventHandleCallback,
+    opaque: *mut c_void,
+    free: sys::virFreeCallback,
+) -> c_int {
+    let watch = Watch { fd, events };
+    add(|state| &mut state.watches, callback, opaque, free, watch)
 }
 
 unsafe extern "C" fn update_watch(id: c_int, events: c_int) {
-    let Some(event_loop) = event_loop() else {
-        return;
-    };
-    if let Some((_, watch)) = event_loop
-        .lock()
-        .watches
-        .iter_mut()
-        .find(|(entry, _)| entry.id == id && !entry.removed)
-    {
-        watch.events = events;
-    }
-    event_loop.wake();
+    with_state((), |state| {
+        if let Some((_, watch)) = live(&mut state.watches, id) {
+            watch.events = events;
+        }
+    });
 }
 
 unsafe extern "C" fn remove_watch(id: c_int) -> c_int {
-    let Some(event_loop) = event_loop() else {
-        return -1;
-    };
-    let found = event_loop
-        .lock()
-        .watches
-        .iter_mut()
-        .find(|(entry, _)| entry.id == id && !entry.removed)
-        .map(|(entry, _)| entry.removed = true)
-        .is_some();
-    event_loop.wake();
-    if found {
-        0
-    } else {
-        -1
-    }
+    remove(|state| &mut state.watches, id)
 }
 
 unsafe extern "C" fn add_timer(
@@ -402,63 +410,24 @@ unsafe extern "C" fn add_timer(
     opaque: *mut c_void,
     free: sys::virFreeCallback,
 ) -> c_int {
-    let Some(event_loop) = event_loop() else {
-        return -1;
+    let timer = Timer {
+        interval_ms,
+        next_due: Instant::now() + interval(interval_ms),
     };
-    let id = {
-        let mut state = event_loop.lock();
-        let id = state.new_id();
-        let entry = Entry {
-            id,
-            callback,
-            opaque: Opaque(opaque),
-            free,
-            removed: false,
-        };
-        let timer = Timer {
-            interval_ms,
-            next_due: Instant::now() + interval(interval_ms),
-        };
-        state.timers.push((entry, timer));
-        id
-    };
-    event_loop.wake();
-    id
+    add(|state| &mut state.timers, callback, opaque, free, timer)
 }
 
 unsafe extern "C" fn update_timer(id: c_int, interval_ms: c_int) {
-    let Some(event_loop) = event_loop() else {
-        return;
-    };
-    if let Some((_, timer)) = event_loop
-        .lock()
-        .timers
-        .iter_mut()
-        .find(|(entry, _)| entry.id == id && !entry.removed)
-    {
-        timer.interval_ms = interval_ms;
-        timer.next_due = Instant::now() + interval(interval_ms);
-    }
-    event_loop.wake();
+    with_state((), |state| {
+        if let Some((_, timer)) = live(&mut state.timers, id) {
+            timer.interval_ms = interval_ms;
+            timer.next_due = Instant::now() + interval(interval_ms);
+        }
+    });
 }
 
 unsafe extern "C" fn remove_timer(id: c_int) -> c_int {
-    let Some(event_loop) = event_loop() else {
-        return -1;
-    };
-    let found = event_loop
-        .lock()
-        .timers
-        .iter_mut()
-        .find(|(entry, _)| entry.id == id && !entry.removed)
-        .map(|(entry, _)| entry.removed = true)
-        .is_some();
-    event_loop.wake();
-    if found {
-        0
-    } else {
-        -1
-    }
+    remove(|state| &mut state.timers, id)
 }
 
 #[cfg(test)]
