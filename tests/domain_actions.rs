@@ -8,28 +8,12 @@ use std::time::Duration;
 
 use hangar::backend::actions::DomainAction;
 use hangar::backend::domain::DomainState;
-use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker};
+use hangar::backend::worker::{HostCommand, HostUpdate};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The guest is shared; tests that change it take turns.
 static GUEST_TURN: Mutex<()> = Mutex::new(());
-
-fn connected_worker(
-    login: &common::SaslLogin,
-) -> (HostWorker, async_channel::Receiver<HostUpdate>) {
-    let mut settings = common::login_settings(login);
-    settings.typed_password = Some(login.password.clone());
-    // A long refresh interval: changes must come from actions and events, not polling.
-    let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
-    let updates = worker.updates();
-    common::next_update(&updates, PATIENCE, |update| match update {
-        HostUpdate::Domains(_) => Some(()),
-        HostUpdate::Failed(error) => panic!("connect failed: {error}"),
-        _ => None,
-    });
-    (worker, updates)
-}
 
 fn state_of(updates: &async_channel::Receiver<HostUpdate>, name: &str, wanted: DomainState) {
     common::next_update(updates, PATIENCE, |update| match update {
@@ -54,7 +38,8 @@ fn pause_resume_force_off_and_start_the_guest() {
     let _turn = GUEST_TURN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (worker, updates) = connected_worker(&login);
+    // A long refresh interval: changes must come from actions and events, not polling.
+    let (worker, updates) = common::connected_worker(&login, common::quick_options());
     let uuids = vec![uuid_of(&guest)];
     let act = |action| {
         worker.send(HostCommand::Domains {
@@ -81,7 +66,8 @@ fn failures_come_back_with_the_reason() {
     let _turn = GUEST_TURN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (worker, updates) = connected_worker(&login);
+    // A long refresh interval: changes must come from actions and events, not polling.
+    let (worker, updates) = common::connected_worker(&login, common::quick_options());
     // Resuming a running guest is refused by libvirt.
     worker.send(HostCommand::Domains {
         uuids: vec![uuid_of(&guest)],
@@ -104,7 +90,8 @@ fn a_domain_created_and_destroyed_outside_shows_up_and_goes() {
     let Some(login) = common::sasl_login() else {
         return;
     };
-    let (_worker, updates) = connected_worker(&login);
+    // A long refresh interval: changes must come from actions and events, not polling.
+    let (_worker, updates) = common::connected_worker(&login, common::quick_options());
     let dir = common::testbed_var("TESTBED_DIR").expect("TESTBED_DIR");
     let xml = std::path::Path::new(&dir).join("outsider.xml");
     std::fs::write(

@@ -7,27 +7,11 @@ mod common;
 use std::time::Duration;
 
 use hangar::backend::details::DomainDetails;
-use hangar::backend::worker::{HostUpdate, HostWorker, WorkerOptions};
+use hangar::backend::worker::{HostUpdate, WorkerOptions};
 
 use common::network_guest::{self, NetworkGuest};
 
 const PATIENCE: Duration = Duration::from_secs(30);
-
-fn connected_worker(
-    login: &common::SaslLogin,
-    options: WorkerOptions,
-) -> (HostWorker, async_channel::Receiver<HostUpdate>) {
-    let mut settings = common::login_settings(login);
-    settings.typed_password = Some(login.password.clone());
-    let worker = HostWorker::start(login.uri.clone(), settings, options);
-    let updates = worker.updates();
-    common::next_update(&updates, PATIENCE, |update| match update {
-        HostUpdate::Domains(_) => Some(()),
-        HostUpdate::Failed(error) => panic!("connect failed: {error}"),
-        _ => None,
-    });
-    (worker, updates)
-}
 
 /// Waits for details of `uuid` that satisfy `wanted`.
 fn details_of(
@@ -64,7 +48,7 @@ fn a_title_set_outside_arrives_through_its_event() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let uuid = common::admin_virsh(&["domuuid", &guest]).trim().to_owned();
     // Refreshes every 10 minutes: the new title can only come through the event.
-    let (_worker, updates) = connected_worker(&login, common::quick_options());
+    let (_worker, updates) = common::connected_worker(&login, common::quick_options());
     details_of(&updates, &uuid, PATIENCE, |details| {
         details.title.is_empty()
     });
@@ -89,7 +73,7 @@ fn a_guest_on_a_virtual_network_shows_its_leased_address() {
         refresh_interval: Duration::from_secs(1),
         ..common::quick_options()
     };
-    let (_worker, updates) = connected_worker(&login, options);
+    let (_worker, updates) = common::connected_worker(&login, options);
     let details = details_of(&updates, &guest.uuid(), PATIENCE, |details| {
         !details.addresses.is_empty()
     });

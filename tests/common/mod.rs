@@ -278,6 +278,27 @@ pub fn quick_options() -> hangar::backend::worker::WorkerOptions {
     }
 }
 
+/// A worker logged in to the test bed's libvirtd with its password, once its first list came.
+pub fn connected_worker(
+    login: &SaslLogin,
+    options: hangar::backend::worker::WorkerOptions,
+) -> (
+    hangar::backend::worker::HostWorker,
+    async_channel::Receiver<hangar::backend::worker::HostUpdate>,
+) {
+    use hangar::backend::worker::{HostUpdate, HostWorker};
+    let mut settings = login_settings(login);
+    settings.typed_password = Some(login.password.clone());
+    let worker = HostWorker::start(login.uri.clone(), settings, options);
+    let updates = worker.updates();
+    next_update(&updates, Duration::from_secs(30), |update| match update {
+        HostUpdate::Domains(_) => Some(()),
+        HostUpdate::Failed(error) => panic!("connect failed: {error}"),
+        _ => None,
+    });
+    (worker, updates)
+}
+
 /// Reads updates until `pick` returns something, answering nothing else; panics after
 /// `timeout` with what was seen.
 pub fn next_update<T>(
