@@ -186,8 +186,17 @@ fn fill_wizard(app: &RunningApp, iso: &str, vm: &str, shots: bool) {
     atspi(app, &["wait-names", "5", POOL, &checked]);
     shot(1);
 
-    // 2. Operating system: the generic settings, whatever the label suggested.
+    // 2. Operating system: iPXE's image shares its label with ALT Linux 8.2 Server's but not
+    // its publisher, so nothing is recognised; the generic settings are chosen by hand.
     next_page(app, "Step 2 of 6: Operating System");
+    atspi(
+        app,
+        &[
+            "wait-names",
+            "5",
+            "Not recognised from the ISO image’s label “ISOIMAGE”: choose it below, or keep the generic settings.",
+        ],
+    );
     atspi(
         app,
         &["click", "--role", "list item", "Generic operating system"],

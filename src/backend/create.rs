@@ -326,7 +326,7 @@ pub fn upload_iso(
     progress: UploadProgress<'_>,
     cancelled: &AtomicBool,
 ) -> Result<String, BackendError> {
-    osinfo::iso9660_volume_label(local).map_err(|_| {
+    osinfo::iso9660_identity(local).map_err(|_| {
         BackendError::new(
             ErrorKind::InvalidInput,
             gettext_f(

@@ -8,7 +8,7 @@ use std::path::Path;
 use gettextrs::gettext;
 
 use super::create::{CreationFacts, NewVolume};
-use super::osinfo::{defaults_for, OsEntry};
+use super::osinfo::{defaults_for, IsoIdentity, OsEntry};
 use super::uri::ConnectionUri;
 use super::xml::domain::{
     validate, ConsoleSpec, DiskBus, DomainType, Firmware, HostLimits, InstallSource, NetworkChoice,
@@ -108,8 +108,8 @@ pub enum LocalIsoCheck {
     NotChecked,
     /// Being read off the main thread.
     Checking,
-    /// An ISO 9660 image with this volume label.
-    Iso { label: String },
+    /// An ISO 9660 image with these identifiers.
+    Iso(IsoIdentity),
     /// Not an ISO image, or unreadable: the sentence says which.
     Problem(String),
 }
@@ -492,10 +492,10 @@ impl NewVmForm {
         text.trim().is_empty()
     }
 
-    /// Where the install source can tell the system: the local ISO's label.
-    pub fn iso_label(&self) -> Option<&str> {
+    /// Where the install source can tell the system: the local ISO's identifiers.
+    pub fn iso_identity(&self) -> Option<&IsoIdentity> {
         match (&self.source, &self.local_iso_check) {
-            (SourceKind::LocalIso, LocalIsoCheck::Iso { label }) => Some(label),
+            (SourceKind::LocalIso, LocalIsoCheck::Iso(identity)) => Some(identity),
             _ => None,
         }
     }

@@ -1,18 +1,20 @@
 //! The operating systems a new virtual machine can be for, read from osinfo-db's XML files,
-//! with the hardware each one wants and the ISO labels that identify its install media.
+//! with the hardware each one wants and the ISO identifiers that recognise its install media.
+
+mod iso;
+mod media;
 
 use std::collections::HashMap;
-use std::fmt;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use gettextrs::gettext;
-use regex::RegexBuilder;
 use roxmltree::Node;
 
+pub use self::iso::{
+    identity_from_bytes, iso9660_identity, IsoError, IsoIdentity, ISO_IDENTITY_BYTES,
+};
+pub use self::media::MediaIds;
+use self::media::Specificity;
 use super::xml::domain::{DiskBus, Firmware, NicModel, OsChoice};
-use crate::i18n::gettext_f;
 
 /// Where Debian and Flatpak's GNOME runtime keep osinfo-db.
 const SYSTEM_DB_DIR: &str = "/usr/share/osinfo";
@@ -34,11 +36,6 @@ const GIB: u64 = 1024 * MIB;
 const GENERIC_MEMORY_MIB: u64 = 2048;
 const GENERIC_DISK_GIB: u64 = 20;
 const DEFAULT_VCPUS: u32 = 2;
-/// ISO 9660 puts its first volume descriptor in sector 16 of 2048 bytes.
-const ISO_DESCRIPTOR_OFFSET: usize = 16 * 2048;
-const ISO_SECTOR_BYTES: usize = 2048;
-/// How much of an image `volume_label_from_bytes` needs, for reading it over a stream.
-pub const ISO_LABEL_BYTES: usize = ISO_DESCRIPTOR_OFFSET + ISO_SECTOR_BYTES;
 
 /// Hardware needs as osinfo-db states them; any may be missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,8 +107,8 @@ pub struct OsEntry {
     pub efi_required: bool,
     /// osinfo-db has no TPM data: this is true for Windows versions that need UEFI.
     pub needs_tpm: bool,
-    /// Regular expressions for the ISO volume labels of its x86 install media.
-    pub volume_ids: Vec<String>,
+    /// The ISO identifiers of its x86 install media.
+    pub media: Vec<MediaIds>,
 }
 
 impl OsEntry {
@@ -240,93 +237,32 @@ fn recommended_or_at_least(recommended: Option<u64>, minimum: Option<u64>, ours:
     recommended.unwrap_or_else(|| minimum.map_or(ours, |minimum| minimum.max(ours)))
 }
 
-/// The system whose install media carry `volume_label`. osinfo's patterns overlap (Windows 10
-/// and 11 share theirs; old versions' patterns match new labels), so the most specific
-/// (longest) pattern wins, then the newest system.
-pub fn detect_from_iso_label<'a>(
-    volume_label: &str,
-    catalog: &'a [OsEntry],
-) -> Option<&'a OsEntry> {
-    let label = volume_label.trim();
-    if label.is_empty() {
+/// The system whose install media the ISO image `iso` is: one of its media's identifiers all
+/// match, as libosinfo checks them. osinfo's patterns overlap (Windows 10 and 11 share theirs;
+/// old versions' patterns match new labels), so the most specific (longest) volume pattern
+/// wins, then the medium checking more, then the newest system.
+pub fn detect_from_iso<'a>(iso: &IsoIdentity, catalog: &'a [OsEntry]) -> Option<&'a OsEntry> {
+    if iso.volume_id.is_empty() {
         return None;
     }
-    let mut best: Option<(usize, &OsEntry)> = None;
+    let mut best: Option<(Specificity, &OsEntry)> = None;
     for entry in catalog {
-        let Some(length) = longest_matching_pattern(entry, label) else {
+        let Some(specificity) = entry.media.iter().filter_map(|ids| ids.matches(iso)).max() else {
             continue;
         };
         let better = match best {
             None => true,
-            Some((best_length, best_entry)) => {
-                length > best_length
-                    || (length == best_length && entry.release_date > best_entry.release_date)
+            Some((best_specificity, best_entry)) => {
+                specificity > best_specificity
+                    || (specificity == best_specificity
+                        && entry.release_date > best_entry.release_date)
             }
         };
         if better {
-            best = Some((length, entry));
+            best = Some((specificity, entry));
         }
     }
     best.map(|(_, entry)| entry)
-}
-
-/// Why a file's ISO 9660 label could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IsoError {
-    /// The file could not be opened or read.
-    Unreadable(String),
-    /// No ISO 9660 primary volume descriptor: not a CD or DVD image.
-    NotIso,
-}
-
-impl fmt::Display for IsoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unreadable(detail) => f.write_str(&gettext_f(
-                "The file cannot be read: {detail}.",
-                &[("detail", detail)],
-            )),
-            Self::NotIso => f.write_str(&gettext("The file is not an ISO image.")),
-        }
-    }
-}
-
-impl std::error::Error for IsoError {}
-
-/// The volume label of an ISO 9660 image, which also proves the file is one.
-pub fn iso9660_volume_label(path: &Path) -> Result<String, IsoError> {
-    let unreadable = |error: io::Error| IsoError::Unreadable(error.to_string());
-    let mut file = File::open(path).map_err(unreadable)?;
-    let mut sector = vec![0; ISO_SECTOR_BYTES];
-    file.seek(SeekFrom::Start(ISO_DESCRIPTOR_OFFSET as u64))
-        .map_err(unreadable)?;
-    match file.read_exact(&mut sector) {
-        Ok(()) => label_from_descriptor(&sector),
-        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Err(IsoError::NotIso),
-        Err(error) => Err(unreadable(error)),
-    }
-}
-
-/// The same from the image's first `ISO_LABEL_BYTES` bytes, such as a downloaded volume's.
-pub fn volume_label_from_bytes(image_start: &[u8]) -> Result<String, IsoError> {
-    image_start
-        .get(ISO_DESCRIPTOR_OFFSET..ISO_LABEL_BYTES)
-        .ok_or(IsoError::NotIso)
-        .and_then(label_from_descriptor)
-}
-
-/// A primary volume descriptor is type 1, `CD001`, version 1; the label is bytes 40 to 71,
-/// padded with spaces.
-fn label_from_descriptor(sector: &[u8]) -> Result<String, IsoError> {
-    let is_primary = sector.first() == Some(&1)
-        && sector.get(1..6) == Some(b"CD001".as_slice())
-        && sector.get(6) == Some(&1);
-    let label = sector
-        .get(40..72)
-        .filter(|_| is_primary)
-        .ok_or(IsoError::NotIso)?;
-    let text = String::from_utf8_lossy(label);
-    Ok(text.trim_end_matches([' ', '\0']).to_owned())
 }
 
 fn xml_files_under(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -387,7 +323,7 @@ fn parse_os(os: Node) -> Option<RawOs> {
         eol_date: child_text(os, "eol-date"),
         minimum: resources(os, "minimum"),
         recommended: resources(os, "recommended"),
-        volume_ids: volume_ids(os),
+        media: media_ids(os),
         ..OsEntry::default()
     };
     Some(RawOs {
@@ -472,12 +408,11 @@ fn inherits_resources(os: Node) -> bool {
             .any(|node| node.attribute("inherit") == Some("true"))
 }
 
-fn volume_ids(os: Node) -> Vec<String> {
+fn media_ids(os: Node) -> Vec<MediaIds> {
     elements(os, "media")
         .filter(|media| is_media_arch(*media))
         .flat_map(|media| elements(media, "iso"))
-        .filter_map(|iso| child_text(iso, "volume-id"))
-        .filter(|pattern| !pattern.is_empty())
+        .filter_map(MediaIds::parse)
         .collect()
 }
 
@@ -587,23 +522,6 @@ fn newest_first(a: &OsEntry, b: &OsEntry) -> std::cmp::Ordering {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.name.cmp(&b.name),
     }
-}
-
-/// The length of the longest of the entry's patterns matching `label`. osinfo's patterns are
-/// GLib (PCRE) regular expressions, unanchored and case-sensitive; the few that use features
-/// the `regex` crate lacks (look-ahead) never match.
-fn longest_matching_pattern(entry: &OsEntry, label: &str) -> Option<usize> {
-    entry
-        .volume_ids
-        .iter()
-        .filter(|pattern| {
-            RegexBuilder::new(pattern)
-                .size_limit(1 << 20)
-                .build()
-                .is_ok_and(|regex| regex.is_match(label))
-        })
-        .map(String::len)
-        .max()
 }
 
 #[cfg(test)]

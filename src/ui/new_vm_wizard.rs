@@ -21,7 +21,7 @@ use gtk::{gdk, gio, glib};
 
 use crate::backend::create::{self, CreationFacts};
 use crate::backend::new_vm_form::{host_limits, NetworkKind, NewVmForm, WizardPage};
-use crate::backend::osinfo::{self, OsEntry};
+use crate::backend::osinfo::{self, IsoIdentity, OsEntry};
 use crate::backend::xml::domain::VmField;
 use crate::i18n::gettext_f;
 use crate::model::Host;
@@ -193,8 +193,8 @@ mod imp {
         pub(super) refreshing: Cell<bool>,
         /// The name the wizard suggested; replaced when the system changes, unless edited.
         pub(super) suggested_name: RefCell<String>,
-        /// The ISO label the system was last detected from.
-        pub(super) detected_label: RefCell<Option<String>>,
+        /// The ISO identifiers the system was last detected from.
+        pub(super) detected_iso: RefCell<Option<IsoIdentity>>,
         /// What the chosen system row says about where the choice came from.
         pub(super) os_note: RefCell<String>,
         /// The network row's choices, in its order.

@@ -184,13 +184,18 @@ fn local_iso_problems_show_on_the_source_page() {
     assert!(checking.errors(&limits).is_empty());
     assert!(!checking.page_is_complete(WizardPage::Source, &limits));
     let iso = NewVmForm {
-        local_iso_check: LocalIsoCheck::Iso {
-            label: "ISOIMAGE".into(),
-        },
+        local_iso_check: LocalIsoCheck::Iso(IsoIdentity {
+            volume_id: "ISOIMAGE".into(),
+            ..IsoIdentity::default()
+        }),
         ..form
     };
     assert!(iso.page_is_complete(WizardPage::Source, &limits));
-    assert_eq!(iso.iso_label(), Some("ISOIMAGE"));
+    assert_eq!(
+        iso.iso_identity()
+            .map(|identity| identity.volume_id.as_str()),
+        Some("ISOIMAGE")
+    );
 }
 
 #[test]

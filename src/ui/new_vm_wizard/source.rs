@@ -61,13 +61,12 @@ impl NewVmWizard {
             self,
             async move {
                 let result =
-                    gio::spawn_blocking(move || osinfo::iso9660_volume_label(Path::new(&path)))
-                        .await;
+                    gio::spawn_blocking(move || osinfo::iso9660_identity(Path::new(&path))).await;
                 if wizard.imp().iso_check_serial.get() != serial {
                     return;
                 }
                 let check = match result {
-                    Ok(Ok(label)) => LocalIsoCheck::Iso { label },
+                    Ok(Ok(identity)) => LocalIsoCheck::Iso(identity),
                     Ok(Err(error)) => LocalIsoCheck::Problem(error.to_string()),
                     Err(_) => LocalIsoCheck::Problem(gettext("The file could not be checked.")),
                 };
@@ -119,13 +118,18 @@ impl NewVmWizard {
     pub(super) fn show_source_note(&self, form: &NewVmForm) {
         let note = match (form.source, &form.local_iso_check) {
             (SourceKind::LocalIso, LocalIsoCheck::Checking) => gettext("Reading the file…"),
-            (SourceKind::LocalIso, LocalIsoCheck::Iso { label }) if !label.is_empty() => {
+            (SourceKind::LocalIso, LocalIsoCheck::Iso(identity))
+                if !identity.volume_id.is_empty() =>
+            {
                 gettext_f(
                     "An ISO image labelled “{label}”. It is uploaded as “{volume}”.",
-                    &[("label", label), ("volume", &form.upload_volume_name())],
+                    &[
+                        ("label", &identity.volume_id),
+                        ("volume", &form.upload_volume_name()),
+                    ],
                 )
             }
-            (SourceKind::LocalIso, LocalIsoCheck::Iso { .. }) => gettext_f(
+            (SourceKind::LocalIso, LocalIsoCheck::Iso(_)) => gettext_f(
                 "An ISO image. It is uploaded as “{volume}”.",
                 &[("volume", &form.upload_volume_name())],
             ),

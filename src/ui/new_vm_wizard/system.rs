@@ -1,5 +1,5 @@
-//! The second page: the operating system, recognised from a local ISO's label where it can
-//! be, else searched in osinfo-db; choosing one sets the hardware it wants.
+//! The second page: the operating system, recognised from a local ISO's identifiers where it
+//! can be, else searched in osinfo-db; choosing one sets the hardware it wants.
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -7,7 +7,7 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use super::NewVmWizard;
-use crate::backend::osinfo::{self, OsEntry};
+use crate::backend::osinfo::{self, IsoIdentity, OsEntry};
 use crate::i18n::gettext_f;
 
 /// Rows shown at once; building thousands would make typing in the search slow.
@@ -22,14 +22,14 @@ impl NewVmWizard {
         ));
     }
 
-    /// Recognises the system from a new ISO label, and fills the list the first time.
+    /// Recognises the system from a new ISO image, and fills the list the first time.
     pub(super) fn enter_system_page(&self) {
         let imp = self.imp();
-        let label = imp.form.borrow().iso_label().map(str::to_owned);
-        if label != *imp.detected_label.borrow() {
-            imp.detected_label.replace(label.clone());
-            if let Some(label) = label {
-                self.detect_system(&label);
+        let iso = imp.form.borrow().iso_identity().cloned();
+        if iso != *imp.detected_iso.borrow() {
+            imp.detected_iso.replace(iso.clone());
+            if let Some(iso) = iso {
+                self.detect_system(&iso);
             }
         }
         if imp.os_list.first_child().is_none() {
@@ -38,11 +38,13 @@ impl NewVmWizard {
         self.show_chosen_os();
     }
 
-    fn detect_system(&self, label: &str) {
+    /// Recognises the system from every identifier of the ISO image; the notes name its label.
+    fn detect_system(&self, iso: &IsoIdentity) {
         let Some(catalog) = self.imp().catalog.borrow().clone() else {
             return;
         };
-        match osinfo::detect_from_iso_label(label, &catalog) {
+        let label = iso.volume_id.as_str();
+        match osinfo::detect_from_iso(iso, &catalog) {
             Some(entry) => {
                 self.choose_os(entry);
                 self.imp().os_note.replace(gettext_f(
