@@ -38,13 +38,37 @@ impl NewVmWizard {
         self.show_chosen_os();
     }
 
-    /// Recognises the system from every identifier of the ISO image; the notes name its label.
+    /// Recognises the system from every identifier of the ISO image, off the main thread
+    /// (it compiles osinfo's patterns); the notes name its label.
     fn detect_system(&self, iso: &IsoIdentity) {
         let Some(catalog) = self.imp().catalog.borrow().clone() else {
             return;
         };
+        let wizard = self.downgrade();
+        let iso = iso.clone();
+        glib::spawn_future_local(async move {
+            let detected = {
+                let iso = iso.clone();
+                gio::spawn_blocking(move || osinfo::detect_from_iso(&iso, &catalog).cloned())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(wizard) = wizard.upgrade() else {
+                return;
+            };
+            // The user went back and chose another image meanwhile: that one decides.
+            if wizard.imp().detected_iso.borrow().as_ref() != Some(&iso) {
+                return;
+            }
+            wizard.show_detection(&iso, detected.as_ref());
+            wizard.show_chosen_os();
+        });
+    }
+
+    fn show_detection(&self, iso: &IsoIdentity, detected: Option<&OsEntry>) {
         let label = iso.volume_id.as_str();
-        match osinfo::detect_from_iso(iso, &catalog) {
+        match detected {
             Some(entry) => {
                 self.choose_os(entry);
                 self.imp().os_note.replace(gettext_f(
