@@ -15,6 +15,8 @@ use crate::backend::store::{new_connection_id, SavedConnection};
 use crate::backend::uri;
 use crate::i18n::gettext_f;
 
+use super::wizard_form::mark_invalid;
+
 /// What the user confirmed with Add or Save.
 #[derive(Debug, Clone)]
 pub struct ConnectionResult {
@@ -428,13 +430,5 @@ impl ConnectionDialog {
         ));
         chooser.show();
         self.imp().key_chooser.replace(Some(chooser));
-    }
-}
-
-fn mark_invalid(row: &adw::EntryRow, is_bad: bool) {
-    if is_bad {
-        row.add_css_class("error");
-    } else {
-        row.remove_css_class("error");
     }
 }

@@ -11,7 +11,7 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gdk, glib};
 
-use super::wizard_form::{mark_invalid, show_busy, show_failure, show_messages, show_xml};
+use super::wizard_form::{mark_invalid, show_failure, show_messages, show_xml, BusyForm};
 use crate::backend::create::{self, CreationFacts};
 use crate::backend::network_form::{default_dhcp_range, ModeChoice, NetworkForm};
 use crate::backend::xml::network::{
@@ -85,10 +85,8 @@ mod imp {
         pub(super) touched: RefCell<HashSet<NetworkField>>,
         /// True while the dialog fills fields itself, which is not the user touching them.
         pub(super) filling: Cell<bool>,
-        /// True while the host creates the network: the form waits and cannot be closed.
-        pub(super) busy: Cell<bool>,
-        /// Where the keyboard was when Create was pressed, to return there after a failure.
-        pub(super) focus_before: RefCell<Option<gtk::Widget>>,
+        /// While the host creates it, the form waits and cannot be closed.
+        pub(super) busy: BusyForm,
         pub(super) created_handlers: RefCell<Vec<CreatedHandler>>,
     }
 
@@ -132,7 +130,7 @@ mod imp {
     impl WindowImpl for NewNetworkDialog {
         // Closing while the host works would hide whether the network was made.
         fn close_request(&self) -> glib::Propagation {
-            if self.busy.get() {
+            if self.busy.is_busy() {
                 return glib::Propagation::Stop;
             }
             self.parent_close_request()
@@ -388,7 +386,7 @@ impl NewNetworkDialog {
 
     fn create(&self) {
         let imp = self.imp();
-        if imp.busy.get() {
+        if imp.busy.is_busy() {
             return;
         }
         let form = self.read();
@@ -426,20 +424,11 @@ impl NewNetworkDialog {
     }
 
     fn set_busy(&self, busy: bool) {
-        let imp = self.imp();
         if busy {
-            imp.focus_before.replace(GtkWindowExt::focus(self));
             self.show_failure("");
         }
-        imp.busy.set(busy);
-        imp.page.set_sensitive(!busy);
-        self.action_set_enabled("dialog.cancel", !busy);
-        show_busy(&imp.create_button, busy);
-        // An insensitive form drops the focus; the user carries on where they were.
-        let focus_before = if busy { None } else { imp.focus_before.take() };
-        if let Some(widget) = focus_before {
-            widget.grab_focus();
-        }
+        let imp = self.imp();
+        imp.busy.set(self, &*imp.page, &imp.create_button, busy);
     }
 
     fn show_failure(&self, message: &str) {

@@ -10,7 +10,7 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gdk, glib};
 
-use super::wizard_form::{mark_invalid, show_busy, show_failure, show_messages, show_xml};
+use super::wizard_form::{mark_invalid, show_failure, show_messages, show_xml, BusyForm};
 use crate::backend::create;
 use crate::backend::pool_form::{default_target_path, PoolForm, PoolType};
 use crate::backend::xml::pool::{pool_xml, validate_pool, PoolField, PoolFieldError};
@@ -77,10 +77,8 @@ mod imp {
         pub(super) target_edited: Cell<bool>,
         /// True while the dialog fills fields itself, which is not the user touching them.
         pub(super) filling: Cell<bool>,
-        /// True while the host creates the pool: the form waits and cannot be closed.
-        pub(super) busy: Cell<bool>,
-        /// Where the keyboard was when Create was pressed, to return there after a failure.
-        pub(super) focus_before: RefCell<Option<gtk::Widget>>,
+        /// While the host creates it, the form waits and cannot be closed.
+        pub(super) busy: BusyForm,
         pub(super) created_handlers: RefCell<Vec<CreatedHandler>>,
     }
 
@@ -123,7 +121,7 @@ mod imp {
     impl WindowImpl for NewPoolDialog {
         // Closing while the host works would hide whether the pool was made.
         fn close_request(&self) -> glib::Propagation {
-            if self.busy.get() {
+            if self.busy.is_busy() {
                 return glib::Propagation::Stop;
             }
             self.parent_close_request()
@@ -374,7 +372,7 @@ impl NewPoolDialog {
 
     fn create(&self) {
         let imp = self.imp();
-        if imp.busy.get() {
+        if imp.busy.is_busy() {
             return;
         }
         let spec = self.read().to_spec();
@@ -410,20 +408,11 @@ impl NewPoolDialog {
     }
 
     fn set_busy(&self, busy: bool) {
-        let imp = self.imp();
         if busy {
-            imp.focus_before.replace(GtkWindowExt::focus(self));
             self.show_failure("");
         }
-        imp.busy.set(busy);
-        imp.page.set_sensitive(!busy);
-        self.action_set_enabled("dialog.cancel", !busy);
-        show_busy(&imp.create_button, busy);
-        // An insensitive form drops the focus; the user carries on where they were.
-        let focus_before = if busy { None } else { imp.focus_before.take() };
-        if let Some(widget) = focus_before {
-            widget.grab_focus();
-        }
+        let imp = self.imp();
+        imp.busy.set(self, &*imp.page, &imp.create_button, busy);
     }
 
     fn show_failure(&self, message: &str) {

@@ -1,5 +1,7 @@
-//! Pieces the creation dialogs share: marking fields, writing problems under a group, the
-//! XML preview and the busy Create button.
+//! Pieces the form dialogs share: marking fields, writing problems under a group, the
+//! XML preview, the busy Create button and the form that waits while the host works.
+
+use std::cell::{Cell, RefCell};
 
 use adw::prelude::*;
 use gettextrs::gettext;
@@ -53,4 +55,42 @@ pub(super) fn show_busy(button: &gtk::Button, busy: bool) {
 pub(super) fn show_failure(group: &adw::PreferencesGroup, row: &adw::ActionRow, message: &str) {
     row.set_title(message);
     group.set_visible(!message.is_empty());
+}
+
+/// A creation dialog while the host works: the form waits, cannot be closed, and gives the
+/// keyboard back where it was afterwards.
+#[derive(Default)]
+pub(super) struct BusyForm {
+    busy: Cell<bool>,
+    /// Where the keyboard was when Create was pressed.
+    focus_before: RefCell<Option<gtk::Widget>>,
+}
+
+impl BusyForm {
+    pub(super) fn is_busy(&self) -> bool {
+        self.busy.get()
+    }
+
+    /// Makes `page` wait (or not), with the spinner on `create_button` and the window's
+    /// `dialog.cancel` action off while busy.
+    pub(super) fn set(
+        &self,
+        window: &(impl IsA<gtk::Window> + IsA<gtk::Widget>),
+        page: &impl IsA<gtk::Widget>,
+        create_button: &gtk::Button,
+        busy: bool,
+    ) {
+        if busy {
+            self.focus_before.replace(window.focus());
+        }
+        self.busy.set(busy);
+        page.set_sensitive(!busy);
+        window.action_set_enabled("dialog.cancel", !busy);
+        show_busy(create_button, busy);
+        // An insensitive form drops the focus; the user carries on where they were.
+        let focus_before = if busy { None } else { self.focus_before.take() };
+        if let Some(widget) = focus_before {
+            widget.grab_focus();
+        }
+    }
 }
