@@ -156,6 +156,9 @@ impl Login {
     pub fn succeeded(&mut self) {
         self.rejection = None;
         let Some(typed) = self.typed.take() else {
+            // The keyring's password worked: after a lost connection, read it again rather
+            // than ask (and should it have changed on the server, ask with the reason).
+            self.stored_password_tried = false;
             return;
         };
         self.settings.username = Some(typed.username.clone());
