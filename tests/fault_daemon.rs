@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use glib::prelude::*;
+use gio::prelude::*;
 use hangar::backend::login::{CredentialPrompt, PromptAnswer};
 use hangar::backend::secrets;
 use hangar::backend::worker::{HostUpdate, HostWorker};
