@@ -77,10 +77,10 @@ fn daemon_uuids() -> BTreeSet<String> {
 
 #[test]
 fn killed_daemon_comes_back_with_the_same_rows_and_other_hosts_carry_on() {
+    let _turn = turn();
     let Some(login) = common::sasl_login() else {
         return;
     };
-    let _turn = turn();
     let context = glib::MainContext::new();
     context
         .with_thread_default(|| killed_daemon_scenario(&context, &login))
@@ -214,11 +214,12 @@ fn killed_daemon_scenario(context: &glib::MainContext, login: &common::SaslLogin
     demo.disconnect_from_host();
 }
 
-/// Sets the SASL password of the test bed's user on the server (its sasldb).
+/// Sets the SASL password of the test bed's user on the server (its sasldb), and in the test
+/// bed's own files (which `libvirtd.sh launch` logs in with to check the daemon).
 fn set_server_password(password: &str) {
-    let dir = common::testbed_var("TESTBED_DIR").expect("TESTBED_DIR");
+    let dir = PathBuf::from(common::testbed_var("TESTBED_DIR").expect("TESTBED_DIR"));
     let user = common::testbed_var("HANGAR_TEST_SASL_USER").expect("user");
-    let database = PathBuf::from(dir).join("libvirt/sasl/passwd.db");
+    let database = dir.join("libvirt/sasl/passwd.db");
     let mut child = Command::new("saslpasswd2")
         .args(["-p", "-a", "libvirt", "-f"])
         .arg(&database)
@@ -237,6 +238,19 @@ fn set_server_password(password: &str) {
         child.wait().expect("saslpasswd2").success(),
         "saslpasswd2 failed"
     );
+    // Both files are 0600 already; writing keeps their mode.
+    let password_file = common::testbed_var("HANGAR_TEST_SASL_PASSWORD_FILE").expect("file");
+    std::fs::write(password_file, password).expect("write the password file");
+    let auth_file = common::testbed_var("HANGAR_TEST_AUTH_FILE").expect("auth file");
+    let auth = std::fs::read_to_string(&auth_file).expect("read auth.conf");
+    let auth: String = auth
+        .lines()
+        .map(|line| match line.starts_with("password=") {
+            true => format!("password={password}\n"),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(&auth_file, auth).expect("write auth.conf");
 }
 
 /// Puts the test bed's own password back, also when the test fails.
@@ -266,6 +280,7 @@ fn wait_for_guest(updates: &async_channel::Receiver<HostUpdate>, guest: &str) {
 
 #[test]
 fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
+    let _turn = turn();
     let Some(login) = common::sasl_login() else {
         return;
     };
@@ -273,7 +288,6 @@ fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
         return;
     }
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
-    let _turn = turn();
     let key = "fault-daemon-changed-password";
     let label = secrets::connection_label(Some(&login.user), Some("127.0.0.1"));
     secrets::store_password(key, &label, &login.password).expect("seed the keyring");

@@ -51,11 +51,12 @@ fn unix_ms(at: SystemTime) -> u128 {
 }
 
 /// The worst per-second stall the app logged between `from` and `to` (Unix ms), and how
-/// many seconds were logged then.
+/// many seconds were logged then; seconds with a stall over 10 ms are printed.
 fn worst_stall(log: &Path, from: u128, to: u128) -> (u64, usize) {
     let text = std::fs::read_to_string(log).expect("the stall log");
     let mut worst = 0;
     let mut seconds = 0;
+    let mut notable = Vec::new();
     for line in text.lines() {
         let mut at = None;
         let mut stall = None;
@@ -73,8 +74,12 @@ fn worst_stall(log: &Path, from: u128, to: u128) -> (u64, usize) {
         if at > from && at <= to + 1000 {
             worst = worst.max(stall);
             seconds += 1;
+            if stall > 10 {
+                notable.push(format!("{:.0} s: {stall} ms", (at - from) as f64 / 1000.0));
+            }
         }
     }
+    eprintln!("stalls over 10 ms, by second after SIGSTOP: {notable:?}");
     (worst, seconds)
 }
 
@@ -146,6 +151,11 @@ fn stopped_daemon_leaves_the_window_responsive_and_the_host_recovers() {
     let pid = app.pid().to_string();
     common::run_atspi(&["click", "--pid", &pid, "Hangar", "Add Connection"])
         .expect("click Add Connection");
+    eprintln!(
+        "clicked at {:.1} s after SIGSTOP ({} ms to find the button)",
+        stopped_clock.elapsed().as_secs_f64(),
+        asked.elapsed().as_millis()
+    );
     common::run_atspi(&[
         "wait-names",
         "--pid",
