@@ -364,7 +364,7 @@ impl EventLoopCore {
                 continue;
             }
             let not_open = polled.revents & libc::POLLNVAL != 0;
-            let call = {
+            let (callback, fd, reported) = {
                 let mut state = self.lock();
                 // An earlier callback of this round may have removed or changed it: report
                 // only what the watch asks for now (errors and hang-ups always).
@@ -378,7 +378,6 @@ impl EventLoopCore {
                 watch.not_open = not_open;
                 (watch.entry.callback.clone(), watch.fd, reported)
             };
-            let (callback, fd, reported) = call;
             callback(id, fd, reported);
             if not_open {
                 self.report_if_still_not_open(id, fd);
