@@ -18,7 +18,7 @@ const PROGRAM_HELPERS: &[&str] = &[
     "run_client(",
     "assert_tool_accepts(",
     "run_on_file(",
-    "tool_available(",
+    "have_program(",
 ];
 
 /// Programs a script hands to another program as an argument, where no parser sees them:
