@@ -131,9 +131,11 @@ fn testbed_vnc_port() -> Option<u16> {
 /// CPU seconds used so far by the VNC session threads of this process (named "vnc-session"),
 /// not by the test's own polling or the other tests running beside it. A session that ended
 /// meanwhile takes its time with it, so differences are clamped at zero by the callers.
+/// Fails when there is no such thread: a figure of nothing must not pass as "idle".
 fn cpu_seconds_of_sessions() -> f64 {
     let tasks = std::fs::read_dir("/proc/self/task").expect("read /proc/self/task");
     let mut ticks = 0.0;
+    let mut sessions = 0;
     for task in tasks.map_while(Result::ok) {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
             continue; // the thread ended
@@ -147,6 +149,7 @@ fn cpu_seconds_of_sessions() -> f64 {
         if name != "vnc-session" {
             continue;
         }
+        sessions += 1;
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         let used: f64 = [11, 12]
             .iter()
@@ -154,6 +157,7 @@ fn cpu_seconds_of_sessions() -> f64 {
             .sum();
         ticks += used;
     }
+    assert!(sessions > 0, "no vnc-session thread to measure");
     ticks / 100.0
 }
 
