@@ -68,14 +68,15 @@ const SHELL_BUILTINS: &[&str] = &[
 /// What the README asks for before `make test`: Rust from rustup, git for the clone, make.
 const PREREQUISITES: &[&str] = &["cargo", "rustup", "git", "make"];
 
-/// Where a program named without a path is looked up, as on a Debian root's PATH.
+/// Where a program named without a path is looked up: Debian's directories first, as a fresh
+/// machine has nothing in /usr/local; a program found only there was installed by hand.
 const SEARCH_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
     "/usr/sbin",
     "/usr/bin",
     "/sbin",
     "/bin",
+    "/usr/local/sbin",
+    "/usr/local/bin",
 ];
 
 fn root() -> PathBuf {
