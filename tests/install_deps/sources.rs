@@ -28,6 +28,10 @@ const HANDED_OVER: &[(&str, &str)] = &[
     ("libvirtd", "tests/testbed/libvirtd.sh"),
 ];
 
+/// Programs the build runs without this repository naming them: rustc links through `cc`,
+/// the -sys crates' build scripts find GTK, libadwaita and libvirt with `pkg-config`.
+const BUILD_RUNS: &[&str] = &["cc", "pkg-config"];
+
 pub struct Scan {
     pub uses: Vec<ProgramUse>,
     /// Functions the shell scripts define (they source each other).
@@ -55,6 +59,12 @@ pub fn scan_repository(root: &Path) -> Scan {
     for file in files(root, &["tests/testbed", "tools", "po"], "sh") {
         let text = std::fs::read_to_string(&file).expect("read script");
         add_shell(&text, &relative(root, &file), 0, &mut scan);
+    }
+    for program in BUILD_RUNS {
+        scan.uses.push(ProgramUse {
+            program: program.to_string(),
+            place: "cargo build".into(),
+        });
     }
     for (program, script) in HANDED_OVER {
         let text = std::fs::read_to_string(root.join(script)).expect("read script");
