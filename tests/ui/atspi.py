@@ -279,6 +279,37 @@ def cmd_wait_names(args):
     return 1
 
 
+def cmd_wait_gone(args):
+    """Waits until no --absent name is on screen while every --present one is, in the same
+    walk: a crashed app or a reader that sees nothing finds no present name, so it never
+    passes for an absence."""
+    present, absent = set(args.present), set(args.absent)
+
+    def on_screen(nodes):
+        seen = set()
+        for n in nodes:
+            if n.on_screen:
+                seen |= n.labels()
+        return seen
+
+    def done(nodes):
+        seen = on_screen(nodes)
+        return present <= seen and not (absent & seen)
+
+    ok, nodes, apps = poll(args.app, args.pid, args.timeout, done)
+    if ok:
+        return 0
+    if not apps:
+        print(f"atspi.py: no application {args.app!r} after {args.timeout}s (crashed?); "
+              f"registered: {describe_apps()}", file=sys.stderr)
+        return 1
+    seen = on_screen(nodes)
+    print(f"atspi.py: after {args.timeout}s still shown: {sorted(absent & seen)}; "
+          f"present missing: {sorted(present - seen)}", file=sys.stderr)
+    print_flat(nodes, sys.stdout)
+    return 1
+
+
 def cmd_dump(args):
     apps = find_apps(args.app, args.pid)
     if not apps:
@@ -399,6 +430,14 @@ def main():
     p.add_argument("timeout", type=float)
     p.add_argument("names", nargs="+")
     p.set_defaults(func=cmd_wait_names)
+
+    p = sub.add_parser("wait-gone", parents=[common])
+    p.add_argument("app")
+    p.add_argument("timeout", type=float)
+    p.add_argument("--present", nargs="+", required=True,
+                   help="names that must be on screen in the same walk (proof of life)")
+    p.add_argument("--absent", nargs="+", required=True, help="names that must not be")
+    p.set_defaults(func=cmd_wait_gone)
 
     p = sub.add_parser("dump", parents=[common])
     p.add_argument("app")
