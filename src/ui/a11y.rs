@@ -3,10 +3,12 @@
 //! GTK 4.8 names a button whose label has a mnemonic after both its `label` property, raw
 //! ("_Retry"), and the label widget that labels it ("Retry"): a screen reader says
 //! "_Retry Retry". The buttons here get the label's text alone, whenever it changes.
+//! A drop-down's inner button has no name at all (GTK falls back to "GtkToggleButton"):
+//! it gets the drop-down's tooltip, which is what labels the drop-down on screen.
 
 use gtk::glib;
 use gtk::glib::translate::{IntoGlib, ToGlibPtr};
-use gtk::prelude::*;
+use adw::prelude::*;
 
 /// `gtk_accessible_update_property_value` and `gtk_accessible_reset_relation` are GTK 4.0
 /// API, but gtk4-rs offers them only with its `v4_10` feature, which would require GTK 4.10
@@ -62,13 +64,20 @@ fn reset_labelled_by(element: &impl IsA<gtk::Widget>) {
     }
 }
 
-/// Gives every button with a mnemonic under `root` (and `root` itself) a clean name. Call it
-/// once a tree is built; buttons added later need a call of their own.
-pub fn name_mnemonic_buttons(root: &impl IsA<gtk::Widget>) {
+/// Gives every button with a mnemonic under `root` (and `root` itself) a clean name, and the
+/// button inside every drop-down its drop-down's name. Call it once a tree is built; widgets
+/// added later need a call of their own.
+pub fn name_controls(root: &impl IsA<gtk::Widget>) {
     let mut pending = vec![root.as_ref().clone()];
     while let Some(widget) = pending.pop() {
         if let Some(button) = widget.downcast_ref::<gtk::Button>() {
             follow_mnemonic_label(button);
+        }
+        if let Some(dropdown) = widget.downcast_ref::<gtk::DropDown>() {
+            name_dropdown_button(dropdown);
+        }
+        if let Some(row) = widget.downcast_ref::<adw::ComboRow>() {
+            follow_combo_row_choice(row);
         }
         let mut child = widget.first_child();
         while let Some(widget) = child {
@@ -78,9 +87,95 @@ pub fn name_mnemonic_buttons(root: &impl IsA<gtk::Widget>) {
     }
 }
 
+fn name_dropdown_button(dropdown: &gtk::DropDown) {
+    let Some(name) = dropdown.tooltip_text() else {
+        return;
+    };
+    let mut child = dropdown.first_child();
+    while let Some(widget) = child {
+        if widget.is::<gtk::ToggleButton>() {
+            set_label(&widget, &name);
+        }
+        child = widget.next_sibling();
+    }
+}
+
+/// An icon-only button: GTK 4.8 exposes its tooltip as the description only, and names it
+/// after its image ("GtkImage"). Libadwaita's own (a password entry's "Show Text") too.
+fn follow_tooltip(button: &gtk::Button) {
+    let name_after_tooltip = |button: &gtk::Button| {
+        if let Some(tooltip) = button.tooltip_text() {
+            set_label(button, &tooltip);
+        }
+    };
+    name_after_tooltip(button);
+    button.connect_tooltip_text_notify(name_after_tooltip);
+}
+
+/// A combo row shows its choice in a one-row list whose row GTK 4.8 leaves nameless: name it
+/// after the text it shows, whenever the choice changes.
+fn follow_combo_row_choice(row: &adw::ComboRow) {
+    // The row widget is bound to the new item after the notification: look once it is.
+    let later = |row: &adw::ComboRow| {
+        let row = row.downgrade();
+        glib::idle_add_local_once(move || {
+            if let Some(row) = row.upgrade() {
+                name_list_items_by_text(&row);
+            }
+        });
+    };
+    later(row);
+    row.connect_selected_item_notify(later);
+    row.connect_map(later);
+}
+
+/// Names every list item widget under `root` after the labels it holds.
+fn name_list_items_by_text(root: &impl IsA<gtk::Widget>) {
+    let mut pending = vec![root.as_ref().clone()];
+    while let Some(widget) = pending.pop() {
+        if widget.type_().name() == "GtkListItemWidget" {
+            let text = shown_text(&widget);
+            if !text.is_empty() {
+                set_label(&widget, &text);
+            }
+            continue;
+        }
+        let mut child = widget.first_child();
+        while let Some(next) = child {
+            child = next.next_sibling();
+            pending.push(next);
+        }
+    }
+}
+
+/// The texts of the visible labels under `root`, in order, joined by spaces.
+fn shown_text(root: &gtk::Widget) -> String {
+    let mut texts = Vec::new();
+    let mut pending = vec![root.clone()];
+    while let Some(widget) = pending.pop() {
+        if !widget.is_visible() {
+            continue;
+        }
+        if let Some(label) = widget.downcast_ref::<gtk::Label>() {
+            if !label.text().is_empty() {
+                texts.push(label.text().to_string());
+            }
+        }
+        let mut child = widget.last_child();
+        while let Some(previous) = child {
+            child = previous.prev_sibling();
+            pending.push(previous);
+        }
+    }
+    texts.join(" ")
+}
+
 /// Names `button` after its label without the mnemonic, now and whenever the label changes.
 /// Following a button twice only repeats the same update.
 fn follow_mnemonic_label(button: &gtk::Button) {
+    if button.label().is_none() && button.tooltip_text().is_some() {
+        follow_tooltip(button);
+    }
     if !button.uses_underline() {
         return;
     }

@@ -74,6 +74,7 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.obj().setup();
+            crate::ui::a11y::name_controls(&*self.obj());
         }
     }
 

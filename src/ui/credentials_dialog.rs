@@ -45,7 +45,7 @@ mod imp {
     impl ObjectImpl for CredentialsDialog {
         fn constructed(&self) {
             self.parent_constructed();
-            crate::ui::a11y::name_mnemonic_buttons(&*self.obj());
+            crate::ui::a11y::name_controls(&*self.obj());
         }
 
         fn dispose(&self) {

@@ -141,7 +141,7 @@ fn confirm_force_off(window: &Window, domains: Vec<Domain>) {
             run(&window, domains.clone(), DomainAction::ForceOff);
         }
     });
-    crate::ui::a11y::name_mnemonic_buttons(&dialog);
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }
 
@@ -183,7 +183,7 @@ fn ask_new_name(window: &Window, domains: Vec<Domain>) {
             run(&window, vec![domain.clone()], DomainAction::Rename(name));
         }
     });
-    crate::ui::a11y::name_mnemonic_buttons(&dialog);
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }
 
@@ -246,6 +246,6 @@ fn show_delete_dialog(window: &Window, domains: Vec<Domain>, disks: Vec<String>)
             run(&window, domains.clone(), action);
         }
     });
-    crate::ui::a11y::name_mnemonic_buttons(&dialog);
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }
