@@ -4,7 +4,8 @@
 //! ("_Retry"), and the label widget that labels it ("Retry"): a screen reader says
 //! "_Retry Retry". The buttons here get the label's text alone, whenever it changes.
 //! A drop-down's inner button has no name at all (GTK falls back to "GtkToggleButton"):
-//! it gets the drop-down's tooltip, which is what labels the drop-down on screen.
+//! it gets the drop-down's tooltip, which is what labels the drop-down on screen. Icon-only
+//! buttons, expanders and the choice shown in a combo row are named as they read on screen.
 
 use gtk::glib;
 use gtk::glib::translate::{IntoGlib, ToGlibPtr};
@@ -65,8 +66,8 @@ fn reset_labelled_by(element: &impl IsA<gtk::Widget>) {
 }
 
 /// Gives every button with a mnemonic under `root` (and `root` itself) a clean name, and the
-/// button inside every drop-down its drop-down's name. Call it once a tree is built; widgets
-/// added later need a call of their own.
+/// button inside every drop-down its drop-down's name. Call it once a tree is built, and again
+/// on the part that grew when widgets are added later.
 pub fn name_controls(root: &impl IsA<gtk::Widget>) {
     let mut pending = vec![root.as_ref().clone()];
     while let Some(widget) = pending.pop() {
@@ -78,6 +79,9 @@ pub fn name_controls(root: &impl IsA<gtk::Widget>) {
         }
         if let Some(row) = widget.downcast_ref::<adw::ComboRow>() {
             follow_combo_row_choice(row);
+        }
+        if let Some(expander) = widget.downcast_ref::<gtk::Expander>() {
+            follow_expander_label(expander);
         }
         let mut child = widget.first_child();
         while let Some(widget) = child {
@@ -110,6 +114,22 @@ fn follow_tooltip(button: &gtk::Button) {
     };
     name_after_tooltip(button);
     button.connect_tooltip_text_notify(name_after_tooltip);
+}
+
+/// GTK 4.8 exposes an expander as a button without the name its label shows.
+fn follow_expander_label(expander: &gtk::Expander) {
+    let name_after_label = |expander: &gtk::Expander| {
+        if let Some(label) = expander.label() {
+            let label = if expander.uses_underline() {
+                strip_mnemonic(&label)
+            } else {
+                label.to_string()
+            };
+            set_label(expander, &label);
+        }
+    };
+    name_after_label(expander);
+    expander.connect_label_notify(name_after_label);
 }
 
 /// A combo row shows its choice in a one-row list whose row GTK 4.8 leaves nameless: name it
@@ -170,9 +190,18 @@ fn shown_text(root: &gtk::Widget) -> String {
     texts.join(" ")
 }
 
-/// Names `button` after its label without the mnemonic, now and whenever the label changes.
-/// Following a button twice only repeats the same update.
+/// Names `button` after its label (without the mnemonic) or its tooltip, now and whenever
+/// they change.
 fn follow_mnemonic_label(button: &gtk::Button) {
+    // Marks a button already followed, for trees walked again as they grow (tab bars).
+    const FOLLOWED: &str = "hangar-a11y-followed";
+    // SAFETY: this key only ever holds a `bool`, set and read here.
+    unsafe {
+        if button.data::<bool>(FOLLOWED).is_some() {
+            return;
+        }
+        button.set_data(FOLLOWED, true);
+    }
     if button.label().is_none() && button.tooltip_text().is_some() {
         follow_tooltip(button);
     }
