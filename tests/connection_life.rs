@@ -90,7 +90,7 @@ fn cancelling_the_question_stops_until_retry() {
         HostUpdate::Failed(error) => Some(error),
         _ => None,
     });
-    assert_eq!(error.kind, ErrorKind::AuthFailed);
+    assert_eq!(error.kind, ErrorKind::AuthCancelled);
     std::thread::sleep(Duration::from_millis(800));
     while let Ok(update) = updates.try_recv() {
         assert!(
