@@ -10,7 +10,7 @@ RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-st
 TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools dbus dbus-x11
   desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
   gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
-  tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe)
+  tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe polkitd)
 BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
   libvirt-daemon-driver-storage libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 
