@@ -202,13 +202,20 @@ fn an_unreachable_host_is_retried_with_growing_pauses_then_left_to_the_user() {
     println!("pauses {:?}, measured gaps {gaps:?}", tally.pauses);
     let millis: Vec<u128> = tally.pauses.iter().map(Duration::as_millis).collect();
     assert_eq!(millis, [100, 200, 400, 800, 800], "doubling, capped");
-    assert_eq!(tally.attempts.len(), 6, "the first attempt and five retries");
+    assert_eq!(
+        tally.attempts.len(),
+        6,
+        "the first attempt and five retries"
+    );
     assert_eq!(tally.failures.len(), 6);
     assert_eq!(tally.failures[5].kind, ErrorKind::Unreachable);
     // The test looks every 20 ms, so a gap may read up to two looks short.
     let slack = Duration::from_millis(40);
     for (gap, pause) in gaps.iter().zip(&tally.pauses) {
-        assert!(*gap + slack >= *pause, "waited {gap:?}, less than {pause:?}");
+        assert!(
+            *gap + slack >= *pause,
+            "waited {gap:?}, less than {pause:?}"
+        );
     }
     assert!(gaps[3] > gaps[0] * 4, "the pauses grew: {gaps:?}");
     // Retry starts a new series.

@@ -180,10 +180,12 @@ fn open_with_login(
             }
             Err(error) => error,
         };
+        // libvirt reports a question left unanswered as a failed (not cancelled) login.
+        if login.was_cancelled() || cancel.load(Ordering::Relaxed) {
+            return Err(error.with_kind(ErrorKind::AuthCancelled));
+        }
         match error.kind {
-            ErrorKind::AuthFailed if password_given && !login.was_cancelled() => {
-                login.rejected(&error);
-            }
+            ErrorKind::AuthFailed if password_given => login.rejected(&error),
             // Refused before any password: asking or waiting would not change that.
             ErrorKind::AuthFailed if !password_given => {
                 return Err(error.with_kind(ErrorKind::AuthUnavailable));
