@@ -90,7 +90,7 @@ fn cancelling_the_question_stops_until_retry() {
         HostUpdate::Failed(error) => Some(error),
         _ => None,
     });
-    assert_eq!(error.kind, ErrorKind::AuthFailed);
+    assert_eq!(error.kind, ErrorKind::AuthCancelled);
     // Over more than twice the first back-off (300 ms), nothing may come; then the worker,
     // alive, asks again as soon as the user retries.
     common::assert_no_update_within(

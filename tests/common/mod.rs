@@ -306,6 +306,7 @@ pub fn quick_options() -> hangar::backend::worker::WorkerOptions {
         auto_reconnect: true,
         first_backoff: Duration::from_millis(300),
         max_backoff: Duration::from_secs(2),
+        max_retries: 30,
     }
 }
 
