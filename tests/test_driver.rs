@@ -11,7 +11,9 @@ use hangar::backend::login::LoginSettings;
 use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker, WorkerOptions};
 
 fn no_credentials(
-) -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String> {
+) -> impl FnMut(
+    &hangar::backend::libvirt::ffi::CredentialRequest,
+) -> Option<hangar::backend::libvirt::ffi::CredentialAnswer> {
     |_| None
 }
 

@@ -48,6 +48,12 @@ impl From<String> for Password {
     }
 }
 
+impl From<&str> for Password {
+    fn from(text: &str) -> Self {
+        Self::from_text(text)
+    }
+}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)
