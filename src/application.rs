@@ -428,6 +428,9 @@ impl Application {
                 if let Some(problem) = report.problem {
                     app.main_window().show_toast(&problem.user_message());
                 }
+                for notice in &report.notices {
+                    app.main_window().show_toast(notice);
+                }
                 app.main_window().select_first_host_if_none();
             }
         ));
