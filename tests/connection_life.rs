@@ -214,7 +214,8 @@ fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
     let _turn = turn();
     let key = "connection-life-stale";
     let label = secrets::connection_label(Some(&login.user), Some("127.0.0.1"));
-    secrets::store_password(key, &label, &Password::from_text("stale-password")).expect("seed the keyring");
+    secrets::store_password(key, &label, &Password::from_text("stale-password"))
+        .expect("seed the keyring");
     let mut settings = common::login_settings(&login);
     settings.keyring_key = Some(key.to_owned());
     settings.keyring_label = label;
@@ -229,7 +230,10 @@ fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
         "the user learns why they are asked"
     );
     assert_eq!(
-        secrets::lookup_password(key).expect("lookup").as_ref().map(Password::expose),
+        secrets::lookup_password(key)
+            .expect("lookup")
+            .as_ref()
+            .map(Password::expose),
         Some("stale-password"),
         "nothing is replaced before a login succeeds"
     );

@@ -21,7 +21,9 @@ fn sasl_login_lists_the_running_guest() {
         asked.push(request.kind);
         match request.kind {
             CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            CredentialKind::Password => Some(CredentialAnswer::Secret(login.password.as_str().into())),
+            CredentialKind::Password => {
+                Some(CredentialAnswer::Secret(login.password.as_str().into()))
+            }
             CredentialKind::Text => None,
         }
     };
@@ -64,7 +66,8 @@ fn guest_paused_from_outside_changes_through_an_event() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest name");
     // The refresh interval is long: only an event can deliver the change in time.
     let mut settings = common::login_settings(&login);
-    settings.typed_password = hangar::backend::password::Password::from_text(&login.password).into();
+    settings.typed_password =
+        hangar::backend::password::Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
     let initial = common::next_update(&updates, Duration::from_secs(30), |update| match update {

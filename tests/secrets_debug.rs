@@ -101,7 +101,11 @@ fn debug_output_of_every_password_holder_is_redacted() {
     assert_redacted("TypedPassword", &TypedPassword::from(secret()), SECRET);
     assert_redacted("LoginSettings", &settings, SECRET);
     assert_redacted("PromptAnswer", &answer, SECRET);
-    assert_redacted("CredentialAnswer", &CredentialAnswer::Secret(secret()), SECRET);
+    assert_redacted(
+        "CredentialAnswer",
+        &CredentialAnswer::Secret(secret()),
+        SECRET,
+    );
     assert_redacted("ConnectionResult", &result, SECRET);
     assert_redacted("ConsoleTarget", &console, VNC_SECRET);
     assert_redacted("ConsoleSpec", &spec.console, VNC_SECRET);
@@ -152,7 +156,11 @@ fn connection_form_refuses_a_password_in_the_address() {
         .iter()
         .find(|error| error.field == Field::CustomUri)
         .expect("the address is refused");
-    assert!(error.message.contains("user:password@"), "{}", error.message);
+    assert!(
+        error.message.contains("user:password@"),
+        "{}",
+        error.message
+    );
     assert!(!error.message.contains(SECRET), "{}", error.message);
     assert!(form.to_saved(new_connection_id()).is_err());
 }
@@ -192,14 +200,20 @@ fn a_password_in_a_saved_address_is_taken_out_with_a_notice() {
     let report = ConnectionStore::at(&path).load();
     assert!(report.problem.is_none(), "{:?}", report.problem);
     let uris: Vec<&str> = report.connections.iter().map(|c| c.uri.as_str()).collect();
-    assert_eq!(uris, ["qemu+tcp://admin@nas.local/system", "qemu:///system"]);
+    assert_eq!(
+        uris,
+        ["qemu+tcp://admin@nas.local/system", "qemu:///system"]
+    );
     assert_eq!(report.notices.len(), 1, "{:?}", report.notices);
     assert!(report.notices[0].contains("“NAS”"), "{}", report.notices[0]);
     assert!(!report.notices[0].contains(SECRET), "{}", report.notices[0]);
 
     let on_disk = fs::read_to_string(&path).expect("read back");
     assert!(!on_disk.contains(SECRET), "still on disk:\n{on_disk}");
-    assert!(on_disk.contains("qemu+tcp://admin@nas.local/system"), "{on_disk}");
+    assert!(
+        on_disk.contains("qemu+tcp://admin@nas.local/system"),
+        "{on_disk}"
+    );
     // Loading again finds nothing more to say.
     let again = ConnectionStore::at(&path).load();
     assert!(again.notices.is_empty(), "{:?}", again.notices);

@@ -173,7 +173,7 @@ fn vnc_password_refused_accepted_and_remembered() {
         "Hangar: VNC password for a test",
         &hangar::backend::password::Password::from_text(WRONG_PASSWORD),
     )
-        .expect("store a stale password");
+    .expect("store a stale password");
     let (app, turn) = RunningApp::start(&["--vnc", &address]).expect("the test bed's desktop");
     app.wait_for_names(
         60,

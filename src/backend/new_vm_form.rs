@@ -8,8 +8,8 @@ use std::path::Path;
 use gettextrs::gettext;
 
 use super::create::{CreationFacts, NewVolume};
-use super::password::Password;
 use super::osinfo::{defaults_for, IsoIdentity, OsEntry};
+use super::password::Password;
 use super::uri::ConnectionUri;
 use super::xml::domain::{
     validate, ConsoleSpec, DiskBus, DomainType, Firmware, HostLimits, InstallSource, NetworkChoice,

@@ -68,7 +68,10 @@ mod tests {
     fn debug_never_shows_the_password() {
         let password = Password::from_text("hunter2-known");
         assert_eq!(format!("{password:?}"), REDACTED);
-        assert_eq!(format!("{:#?}", Some(password.clone())), "Some(\n    <redacted>,\n)");
+        assert_eq!(
+            format!("{:#?}", Some(password.clone())),
+            "Some(\n    <redacted>,\n)"
+        );
         assert_eq!(password.expose(), "hunter2-known");
     }
 

@@ -196,16 +196,18 @@ enum Cause {
 impl Cause {
     fn error(self) -> SecretError {
         match self {
-            Self::NoSessionBus => unavailable(gettext("Hangar cannot reach the desktop session bus.")),
+            Self::NoSessionBus => {
+                unavailable(gettext("Hangar cannot reach the desktop session bus."))
+            }
             Self::NoSecretService => unavailable(gettext(
                 "No keyring service (Secret Service) is running in this session.",
             )),
             Self::Locked => unavailable(gettext("The keyring is locked.")),
             Self::NotUnlocked => unavailable(gettext("The keyring was not unlocked.")),
             Self::AccessDenied => unavailable(gettext("The keyring refused Hangar access.")),
-            Self::NoSuchObject => SecretError::Failed(gettext(
-                "The keyring item or collection no longer exists.",
-            )),
+            Self::NoSuchObject => {
+                SecretError::Failed(gettext("The keyring item or collection no longer exists."))
+            }
             Self::NoAnswer => SecretError::Failed(gettext("The keyring did not answer in time.")),
         }
     }
@@ -257,16 +259,14 @@ fn fdo_cause(error: &zbus::fdo::Error) -> Option<Cause> {
 /// Names from the D-Bus and Secret Service specifications.
 fn dbus_name_cause(name: &str) -> Option<Cause> {
     match name {
-        "org.freedesktop.DBus.Error.ServiceUnknown" | "org.freedesktop.DBus.Error.NameHasNoOwner" => {
-            Some(Cause::NoSecretService)
-        }
+        "org.freedesktop.DBus.Error.ServiceUnknown"
+        | "org.freedesktop.DBus.Error.NameHasNoOwner" => Some(Cause::NoSecretService),
         "org.freedesktop.DBus.Error.Disconnected" | "org.freedesktop.DBus.Error.NoServer" => {
             Some(Cause::NoSessionBus)
         }
         "org.freedesktop.Secret.Error.IsLocked" => Some(Cause::Locked),
-        "org.freedesktop.Secret.Error.NoSuchObject" | "org.freedesktop.DBus.Error.UnknownObject" => {
-            Some(Cause::NoSuchObject)
-        }
+        "org.freedesktop.Secret.Error.NoSuchObject"
+        | "org.freedesktop.DBus.Error.UnknownObject" => Some(Cause::NoSuchObject),
         "org.freedesktop.DBus.Error.AccessDenied" | "org.freedesktop.DBus.Error.AuthFailed" => {
             Some(Cause::AccessDenied)
         }
@@ -386,9 +386,10 @@ mod tests {
         let call = zbus::Message::method_call("/", "Get")
             .and_then(|builder| builder.build(&()))
             .expect("a method call");
-        let reply = zbus::Message::error(&call.header(), "org.freedesktop.Secret.Error.NoSuchObject")
-            .and_then(|builder| builder.build(&("object locked; prompt dismissed",)))
-            .expect("an error reply");
+        let reply =
+            zbus::Message::error(&call.header(), "org.freedesktop.Secret.Error.NoSuchObject")
+                .and_then(|builder| builder.build(&("object locked; prompt dismissed",)))
+                .expect("an error reply");
         let error = platform(ServiceError::Zbus(zbus::Error::from(reply)));
         assert_eq!(cause_of(&error), Some(Cause::NoSuchObject));
         assert!(matches!(map_error(error), SecretError::Failed(_)));
@@ -404,7 +405,9 @@ mod tests {
         let error = platform(ServiceError::Crypto("bad padding"));
         assert_eq!(
             map_error(error),
-            SecretError::Failed("The keyring reported an error: Crypto error: bad padding".to_owned())
+            SecretError::Failed(
+                "The keyring reported an error: Crypto error: bad padding".to_owned()
+            )
         );
         let unknown = platform(method_error("org.example.Weird"));
         assert!(matches!(map_error(unknown), SecretError::Failed(_)));

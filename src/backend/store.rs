@@ -232,8 +232,7 @@ impl ConnectionStore {
             .collect();
         if !notices.is_empty() {
             if let Err(error) = self.save(connections) {
-                let still_there =
-                    gettext_f("The password is still in {path}.", &[("path", &path)]);
+                let still_there = gettext_f("The password is still in {path}.", &[("path", &path)]);
                 notices.push(format!("{still_there} {}", error.user_message()));
             }
         }

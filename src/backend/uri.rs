@@ -337,7 +337,8 @@ mod tests {
 
     #[test]
     fn refuses_a_password_in_the_address_without_repeating_it() {
-        let error = ConnectionUri::parse("qemu+tcp://admin:hunter2@nas/system").expect_err("refused");
+        let error =
+            ConnectionUri::parse("qemu+tcp://admin:hunter2@nas/system").expect_err("refused");
         assert_eq!(error.kind, ErrorKind::InvalidInput);
         assert!(error.user_message().contains("user:password@"));
         assert!(!format!("{error:?} {}", error.user_message()).contains("hunter2"));

@@ -257,7 +257,10 @@ impl ConnectFailure {
     }
 }
 
-async fn connect(stream: VncStream, password: Option<Password>) -> Result<VncClient, ConnectFailure> {
+async fn connect(
+    stream: VncStream,
+    password: Option<Password>,
+) -> Result<VncClient, ConnectFailure> {
     match stream {
         VncStream::Tcp { host, port } => {
             let tcp = connect_tcp(&host, port).await?;

@@ -1,9 +1,9 @@
 //! Tests of `new_vm_form`.
 
 use super::*;
-use crate::backend::password::Password;
 use crate::backend::create::{NetworkFacts, PoolFacts, VolumeFacts};
 use crate::backend::osinfo::OsEntry;
+use crate::backend::password::Password;
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
@@ -293,7 +293,10 @@ fn other_disks_bridges_and_consoles() {
     );
     assert_eq!(spec.network, NetworkChoice::Bridge { name: "br0".into() });
     assert_eq!(spec.firmware, Firmware::Uefi { secure_boot: true });
-    assert_eq!(spec.console.password.as_ref().map(Password::expose), Some("secret"));
+    assert_eq!(
+        spec.console.password.as_ref().map(Password::expose),
+        Some("secret")
+    );
     assert_eq!(spec.domain_type, DomainType::Qemu);
     let no_password = NewVmForm {
         network: NetworkKind::Macvtap,

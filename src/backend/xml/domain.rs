@@ -355,7 +355,10 @@ pub fn unmask_review_xml(edited: &str, spec: &NewVmSpec) -> Zeroizing<String> {
     let Some(password) = spec.console.password() else {
         return Zeroizing::new(edited.to_owned());
     };
-    let real = Zeroizing::new(format!("passwd=\"{}\"", quick_xml::escape::escape(password)));
+    let real = Zeroizing::new(format!(
+        "passwd=\"{}\"",
+        quick_xml::escape::escape(password)
+    ));
     let mut xml = Zeroizing::new(edited.replace(&format!("passwd=\"{MASKED_PASSWORD}\""), &real));
     let single = format!("passwd='{MASKED_PASSWORD}'");
     if xml.contains(&single) {

@@ -17,7 +17,8 @@ use crate::backend::error::BackendError;
 use crate::backend::libvirt::session::HostSession;
 use crate::backend::new_vm_form::{memory_label, source_label, NewVmForm, SourceKind, Upload};
 use crate::backend::xml::domain::{
-    review_xml, unmask_review_xml, DomainType, Firmware, InstallSource, NetworkChoice, NewVmSpec, StorageChoice,
+    review_xml, unmask_review_xml, DomainType, Firmware, InstallSource, NetworkChoice, NewVmSpec,
+    StorageChoice,
 };
 use crate::i18n::gettext_f;
 
