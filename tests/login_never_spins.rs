@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hangar::backend::error::ErrorKind;
-use hangar::backend::login::PromptAnswer;
+use hangar::backend::login::{PromptAnswer, TypedPassword};
 use hangar::backend::worker::{ConnectPhase, HostCommand, HostUpdate, HostWorker, WorkerOptions};
 
 static TURN: Mutex<()> = Mutex::new(());
@@ -138,7 +138,7 @@ fn a_rejected_typed_password_is_asked_for_again_with_the_reason() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let _turn = turn();
     let mut settings = common::login_settings(&login);
-    settings.typed_password = Some("not-the-password".into());
+    settings.typed_password = TypedPassword::new(Some("not-the-password".into()));
     let worker = HostWorker::start(login.uri.clone(), settings, quick_options());
     let updates = worker.updates();
     let mut attempts = 0;
@@ -157,7 +157,7 @@ fn a_rejected_typed_password_is_asked_for_again_with_the_reason() {
     assert!(reason.contains("did not accept"), "{reason}");
     prompt.answer(Some(PromptAnswer {
         username: login.user.clone(),
-        password: login.password.clone(),
+        password: login.password.as_str().into(),
         remember: false,
     }));
     common::next_update(&updates, PATIENCE, |update| match update {

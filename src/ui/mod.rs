@@ -14,6 +14,7 @@ mod host_summary;
 mod new_network_dialog;
 mod new_pool_dialog;
 mod new_vm_wizard;
+pub(crate) mod password_entry;
 mod usage_graph;
 mod window;
 mod wizard_form;

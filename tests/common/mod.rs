@@ -320,7 +320,8 @@ pub fn connected_worker(
 ) {
     use hangar::backend::worker::{HostUpdate, HostWorker};
     let mut settings = login_settings(login);
-    settings.typed_password = Some(login.password.clone());
+    settings.typed_password =
+        hangar::backend::password::Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, options);
     let updates = worker.updates();
     next_update(&updates, Duration::from_secs(30), |update| match update {

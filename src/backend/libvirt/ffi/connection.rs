@@ -85,7 +85,7 @@ mod tests {
     use super::super::{init, open_with_credentials};
     use super::*;
 
-    fn never_asked(_: &super::super::CredentialRequest) -> Option<String> {
+    fn never_asked(_: &super::super::CredentialRequest) -> Option<super::super::CredentialAnswer> {
         None
     }
 

@@ -29,6 +29,8 @@ use std::sync::Once;
 
 use virt::sys;
 
+use crate::backend::password::Password;
+
 /// An error as libvirt reported it: its number (`virErrorNumber`), the part of libvirt that
 /// raised it (`virErrorDomain`) and its own message, kept as detail only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,8 +128,26 @@ pub struct CredentialRequest {
     pub default: Option<String>,
 }
 
+/// An answer to one of libvirt's questions.
+#[derive(Debug, Clone)]
+pub enum CredentialAnswer {
+    /// A user name or other text shown as typed.
+    Text(String),
+    /// A password: copied straight into libvirt's buffer, wiped when dropped.
+    Secret(Password),
+}
+
+impl CredentialAnswer {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(text) => text.as_bytes(),
+            Self::Secret(password) => password.expose().as_bytes(),
+        }
+    }
+}
+
 /// Answers libvirt's questions; `None` gives up and makes the open fail.
-pub type CredentialProvider<'a> = dyn FnMut(&CredentialRequest) -> Option<String> + 'a;
+pub type CredentialProvider<'a> = dyn FnMut(&CredentialRequest) -> Option<CredentialAnswer> + 'a;
 
 const ASKED_CREDENTIALS: [c_int; 4] = [
     sys::VIR_CRED_AUTHNAME as c_int,
@@ -186,19 +206,31 @@ unsafe extern "C" fn answer_credentials(
         let Ok(Some(answer)) = answer else {
             return -1;
         };
-        let mut bytes = answer.into_bytes();
-        // libvirt frees the result with free(), so it must come from malloc().
-        let buffer = libc::malloc(bytes.len() + 1) as *mut u8;
-        if buffer.is_null() {
+        let Some(buffer) = malloc_copy(answer.as_bytes()) else {
             return -1;
-        }
-        ptr::copy_nonoverlapping(bytes.as_ptr(), buffer, bytes.len());
-        *buffer.add(bytes.len()) = 0;
-        cred.result = buffer as *mut c_char;
-        cred.resultlen = bytes.len() as c_uint;
-        bytes.iter_mut().for_each(|byte| *byte = 0);
+        };
+        cred.result = buffer;
+        cred.resultlen = answer.as_bytes().len() as c_uint;
+        // Dropping the answer wipes a password: libvirt's buffer is the only copy left.
+        drop(answer);
     }
     0
+}
+
+/// A NUL-terminated copy of `bytes` from malloc(), as libvirt frees the result with free().
+/// The only copy made: no intermediate `String` or `CString` is left behind.
+fn malloc_copy(bytes: &[u8]) -> Option<*mut c_char> {
+    // SAFETY: a plain allocation of bytes.len() + 1 bytes, checked for NULL below.
+    let buffer = unsafe { libc::malloc(bytes.len() + 1) } as *mut u8;
+    if buffer.is_null() {
+        return None;
+    }
+    // SAFETY: `buffer` has room for the bytes and the terminating NUL.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), buffer, bytes.len());
+        *buffer.add(bytes.len()) = 0;
+    }
+    Some(buffer as *mut c_char)
 }
 
 fn credential_kind(raw: c_int) -> CredentialKind {
@@ -235,7 +267,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    fn never_asked(_: &CredentialRequest) -> Option<String> {
+    fn never_asked(_: &CredentialRequest) -> Option<CredentialAnswer> {
         panic!("the test driver never asks for credentials")
     }
 
