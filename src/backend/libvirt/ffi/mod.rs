@@ -15,6 +15,7 @@ mod node;
 pub use addresses::*;
 pub use connection::Connection;
 pub use domain_stats::*;
+pub use event_loop::{event_loop_status, EventLoopStatus, StartError};
 pub use events::*;
 #[cfg(test)]
 use node::field_name;
@@ -99,8 +100,9 @@ pub fn init() {
         virt::error::clear_error_callback();
         // SAFETY: a plain initialisation call without arguments; called once per process.
         unsafe { sys::virInitialize() };
-        if !event_loop::start() {
-            eprintln!("hangar: cannot start libvirt's event loop: no domain events or keepalives");
+        // Hangar works on without it (see `event_loop_status`); the reason goes to the log.
+        if let Err(error) = event_loop::start() {
+            eprintln!("hangar: {error}");
         }
     });
 }
