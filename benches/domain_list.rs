@@ -21,7 +21,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hangar::backend::libvirt::ffi::{CredentialKind, CredentialProvider, CredentialRequest};
+use hangar::backend::libvirt::ffi::{
+    CredentialAnswer, CredentialKind, CredentialProvider, CredentialRequest,
+};
 use hangar::backend::libvirt::session::HostSession;
 
 const SIZES: [usize; 3] = [100, 1_000, 5_000];
@@ -83,8 +85,8 @@ fn main() {
             app: None,
             backend: measure_backend(&remote, &mut |request: &CredentialRequest| {
                 Some(match request.kind {
-                    CredentialKind::Username => login.user.clone(),
-                    _ => login.password.clone(),
+                    CredentialKind::Username => CredentialAnswer::Text(login.user.clone()),
+                    _ => CredentialAnswer::Secret(login.password.as_str().into()),
                 })
             }),
         });
@@ -152,6 +154,8 @@ fn measure_app(uri: &str, idle: Duration, screenshot: &Path) -> Result<AppFigure
         eprintln!("{}", app.log());
         return Err(format!("no rows within {FIRST_ROWS_TIMEOUT:?}"));
     };
+    // A fixed period on purpose: the figures below describe the app after its start-up work,
+    // whatever that work is; no single condition says it is over.
     std::thread::sleep(SETTLE);
     if !app.is_running() {
         return Err(format!("the app quit\n{}", app.log()));
@@ -164,6 +168,7 @@ fn measure_app(uri: &str, idle: Duration, screenshot: &Path) -> Result<AppFigure
         .status();
 
     let (ticks_before, started) = (cpu_ticks(pid).ok_or("no CPU times")?, Instant::now());
+    // The measurement window itself: idle CPU is a rate over this period.
     std::thread::sleep(idle);
     let ticks = cpu_ticks(pid).ok_or("no CPU times")? - ticks_before;
     let seconds = started.elapsed().as_secs_f64();

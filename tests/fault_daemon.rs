@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use gio::prelude::*;
 use hangar::backend::login::{CredentialPrompt, PromptAnswer};
+use hangar::backend::password::Password;
 use hangar::backend::secrets;
 use hangar::backend::worker::{HostUpdate, HostWorker};
 use hangar::model::{Domain, Host, HostStatus};
@@ -91,7 +92,7 @@ fn killed_daemon_scenario(context: &glib::MainContext, login: &common::SaslLogin
     // The user name in the address, the password as if just typed: nothing saved.
     let uri = login.uri.replacen("://", &format!("://{}@", login.user), 1);
     let testbed = Host::new(&uri);
-    testbed.set_typed_password(Some(login.password.clone()));
+    testbed.set_typed_password(Some(Password::from_text(&login.password)));
     let demo = Host::new(&common::demo_uri());
     let prompts = Rc::new(Cell::new(0));
     testbed.connect_credentials_needed({
@@ -290,7 +291,8 @@ fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let key = "fault-daemon-changed-password";
     let label = secrets::connection_label(Some(&login.user), Some("127.0.0.1"));
-    secrets::store_password(key, &label, &login.password).expect("seed the keyring");
+    secrets::store_password(key, &label, &Password::from_text(&login.password))
+        .expect("seed the keyring");
     let mut settings = common::login_settings(&login);
     settings.keyring_key = Some(key.to_owned());
     settings.keyring_label = label;
@@ -313,19 +315,22 @@ fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
     eprintln!("asked after the password changed, with the reason: {reason}");
     assert!(reason.contains("did not accept"), "{reason}");
     assert_eq!(
-        secrets::lookup_password(key).expect("lookup").as_deref(),
+        secrets::lookup_password(key)
+            .expect("lookup")
+            .as_ref()
+            .map(Password::expose),
         Some(login.password.as_str()),
         "the saved password is kept until a new one worked"
     );
     prompt.answer(Some(PromptAnswer {
         username: login.user.clone(),
-        password: new_password.clone(),
+        password: Password::from_text(&new_password),
         remember: true,
     }));
     wait_for_guest(&updates, &guest);
     assert_eq!(
         secrets::lookup_password(key).expect("lookup"),
-        Some(new_password),
+        Some(Password::from_text(&new_password)),
         "the new password replaced the old one once it worked"
     );
     // Asked once: nothing more in the next refreshes.

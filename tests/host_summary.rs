@@ -3,7 +3,7 @@
 mod common;
 
 use hangar::backend::domain::DomainState;
-use hangar::backend::libvirt::ffi::{CredentialKind, CredentialRequest};
+use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind, CredentialRequest};
 use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::summary::{self, HostSummary, SummarySampler};
 
@@ -86,8 +86,8 @@ fn real_host_reports_qemu_and_the_running_guest() {
         return;
     };
     let mut answer = |request: &CredentialRequest| match request.kind {
-        CredentialKind::Username => Some(login.user.clone()),
-        CredentialKind::Password => Some(login.password.clone()),
+        CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+        CredentialKind::Password => Some(CredentialAnswer::Secret(login.password.as_str().into())),
         CredentialKind::Text => None,
     };
     let session = HostSession::open(&login.uri, &mut answer).expect("SASL login");
@@ -113,8 +113,12 @@ fn real_host_reports_qemu_and_the_running_guest() {
     assert!(!first.cpu_model.is_empty());
     assert_eq!(first.cpu_usage, None, "usage needs two samples");
 
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let second = summary::collect(&session, &mut sampler).expect("second summary");
-    let usage = second.cpu_usage.expect("usage from two samples");
+    // Usage is a share of the CPU time that passed between two samples: sample until the
+    // host's counters have moved.
+    let usage = common::wait_for(std::time::Duration::from_secs(10), || {
+        let second = summary::collect(&session, &mut sampler).expect("second summary");
+        second.cpu_usage
+    })
+    .expect("usage from two samples");
     assert!((0.0..=1.0).contains(&usage), "{usage}");
 }
