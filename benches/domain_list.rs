@@ -196,7 +196,13 @@ fn read_rows(pid: u32) -> Result<RowsRead, String> {
     let started = Instant::now();
     let output = std::process::Command::new("/usr/bin/python3")
         .arg(script)
-        .args(["rows", "--pid", &pid.to_string(), "Hangar", "Virtual Machines"])
+        .args([
+            "rows",
+            "--pid",
+            &pid.to_string(),
+            "Hangar",
+            "Virtual Machines",
+        ])
         .output()
         .map_err(|error| format!("atspi.py: {error}"))?;
     let total_ms = started.elapsed().as_millis() as u64;

@@ -18,7 +18,8 @@ the program name), compared case-insensitively; "*" means any application.
 With --pid PID the application is picked by process id instead, whatever its
 name.
 
-An element matches NAME when NAME equals its accessible name, its
+An element matches NAME when NAME equals its accessible name (or, for a list
+item named as a sentence, one of its comma-separated parts), its
 description (GTK 4.8 exposes an icon-only button's tooltip there and names it
 "GtkImage" unless it has an accessible label) or its text content. Only
 elements on screen count: with a non-empty area once clipped by their
@@ -84,7 +85,12 @@ class Node:
             self.on_screen = self.on_screen and self.clip is not None
 
     def labels(self):
-        return {s for s in (self.name, self.desc, self.text) if s}
+        found = {s for s in (self.name, self.desc, self.text) if s}
+        if self.role == "list item":
+            # A row named as a sentence ("gitea, Running, 2 vCPUs") reads as its parts too,
+            # as its labels read on screen.
+            found |= set(self.name.split(", "))
+        return found
 
     def surface(self):
         node = self
