@@ -3,7 +3,10 @@
 Kept apart from atspi.py to keep each file short; see atspi.py for how to run them.
 """
 
-from gi.repository import Atspi, GLib
+import gi
+
+gi.require_version("Atspi", "2.0")
+from gi.repository import Atspi, GLib  # noqa: E402  (after the version is set)
 
 # Bounds so a huge list or a wedged app cannot hang a test (as in atspi.py).
 MAX_DEPTH = 60
