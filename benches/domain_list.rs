@@ -21,7 +21,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hangar::backend::libvirt::ffi::{CredentialKind, CredentialProvider, CredentialRequest};
+use hangar::backend::libvirt::ffi::{
+    CredentialAnswer, CredentialKind, CredentialProvider, CredentialRequest,
+};
 use hangar::backend::libvirt::session::HostSession;
 
 const SIZES: [usize; 3] = [100, 1_000, 5_000];
@@ -83,8 +85,8 @@ fn main() {
             app: None,
             backend: measure_backend(&remote, &mut |request: &CredentialRequest| {
                 Some(match request.kind {
-                    CredentialKind::Username => login.user.clone(),
-                    _ => login.password.clone(),
+                    CredentialKind::Username => CredentialAnswer::Text(login.user.clone()),
+                    _ => CredentialAnswer::Secret(login.password.as_str().into()),
                 })
             }),
         });

@@ -9,6 +9,7 @@ use gettextrs::gettext;
 use gtk::{gio, glib};
 
 use crate::backend::libvirt::ffi;
+use crate::backend::password::Password;
 use crate::backend::secrets;
 use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
@@ -427,6 +428,9 @@ impl Application {
                 if let Some(problem) = report.problem {
                     app.main_window().show_toast(&problem.user_message());
                 }
+                for notice in &report.notices {
+                    app.main_window().show_toast(notice);
+                }
                 app.main_window().select_first_host_if_none();
             }
         ));
@@ -472,7 +476,7 @@ impl Application {
         &self,
         previous_uri: Option<&str>,
         saved: SavedConnection,
-        password: Option<String>,
+        password: Option<Password>,
     ) {
         let hosts = self.hosts();
         if let Some(old) = previous_uri.and_then(|uri| self.host_by_uri(uri)) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hangar::backend::error::ErrorKind;
 use hangar::backend::login::{CredentialPrompt, PromptAnswer};
+use hangar::backend::password::Password;
 use hangar::backend::secrets;
 use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker};
 
@@ -43,7 +44,7 @@ fn wait_for_guest(updates: &async_channel::Receiver<HostUpdate>, guest: &str) {
 fn answer(prompt: CredentialPrompt, user: &str, password: &str) {
     prompt.answer(Some(PromptAnswer {
         username: user.to_owned(),
-        password: password.to_owned(),
+        password: Password::from_text(password),
         remember: false,
     }));
 }
@@ -90,7 +91,7 @@ fn cancelling_the_question_stops_until_retry() {
         HostUpdate::Failed(error) => Some(error),
         _ => None,
     });
-    assert_eq!(error.kind, ErrorKind::AuthFailed);
+    assert_eq!(error.kind, ErrorKind::AuthCancelled);
     // Over more than twice the first back-off (300 ms), nothing may come; then the worker,
     // alive, asks again as soon as the user retries.
     common::assert_no_update_within(
@@ -117,7 +118,7 @@ fn host_down_at_start_connects_once_it_is_up() {
     let _turn = turn();
     common::testbed_libvirtd("stop");
     let mut settings = common::login_settings(&login);
-    settings.typed_password = Some(login.password.clone());
+    settings.typed_password = Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
     let error = common::next_update(&updates, PATIENCE, |update| match update {
@@ -147,7 +148,7 @@ fn daemon_restart_while_connected_reconnects_by_itself() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let _turn = turn();
     let mut settings = common::login_settings(&login);
-    settings.typed_password = Some(login.password.clone());
+    settings.typed_password = Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
     wait_for_guest(&updates, &guest);
@@ -212,7 +213,8 @@ fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
     let _turn = turn();
     let key = "connection-life-stale";
     let label = secrets::connection_label(Some(&login.user), Some("127.0.0.1"));
-    secrets::store_password(key, &label, "stale-password").expect("seed the keyring");
+    secrets::store_password(key, &label, &Password::from_text("stale-password"))
+        .expect("seed the keyring");
     let mut settings = common::login_settings(&login);
     settings.keyring_key = Some(key.to_owned());
     settings.keyring_label = label;
@@ -227,19 +229,22 @@ fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
         "the user learns why they are asked"
     );
     assert_eq!(
-        secrets::lookup_password(key).expect("lookup").as_deref(),
+        secrets::lookup_password(key)
+            .expect("lookup")
+            .as_ref()
+            .map(Password::expose),
         Some("stale-password"),
         "nothing is replaced before a login succeeds"
     );
     prompt.answer(Some(PromptAnswer {
         username: login.user.clone(),
-        password: login.password.clone(),
+        password: Password::from_text(&login.password),
         remember: true,
     }));
     wait_for_guest(&updates, &guest);
     assert_eq!(
         secrets::lookup_password(key).expect("lookup"),
-        Some(login.password.clone()),
+        Some(Password::from_text(&login.password)),
         "the working password replaced the stale one"
     );
     secrets::delete_password(key).expect("clean up");

@@ -31,10 +31,10 @@ fn calls_per_refresh_over_the_real_daemon_are_one() {
         return;
     };
     let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::CredentialKind;
+        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
         match request.kind {
-            CredentialKind::Username => Some(login.user.clone()),
-            _ => Some(login.password.clone()),
+            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
         }
     };
     let session = HostSession::open(&login.uri, &mut answer).expect("open");

@@ -3,7 +3,7 @@
 mod common;
 
 use hangar::backend::domain::DomainState;
-use hangar::backend::libvirt::ffi::{CredentialKind, CredentialRequest};
+use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind, CredentialRequest};
 use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::summary::{self, HostSummary, SummarySampler};
 
@@ -86,8 +86,8 @@ fn real_host_reports_qemu_and_the_running_guest() {
         return;
     };
     let mut answer = |request: &CredentialRequest| match request.kind {
-        CredentialKind::Username => Some(login.user.clone()),
-        CredentialKind::Password => Some(login.password.clone()),
+        CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+        CredentialKind::Password => Some(CredentialAnswer::Secret(login.password.as_str().into())),
         CredentialKind::Text => None,
     };
     let session = HostSession::open(&login.uri, &mut answer).expect("SASL login");

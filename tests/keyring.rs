@@ -4,6 +4,7 @@ mod common;
 
 use std::process::Command;
 
+use hangar::backend::password::Password;
 use hangar::backend::secrets::{
     connection_label, delete_password, lookup_password, store_password, SecretError,
 };
@@ -60,9 +61,12 @@ fn password_round_trip_is_listed_by_secret_tool() {
     }
     let key = unique_key();
     let label = connection_label(Some("admin"), Some("nas.local"));
-    store_password(&key, &label, "s3cret pass").expect("store");
+    store_password(&key, &label, &Password::from_text("s3cret pass")).expect("store");
     assert_eq!(
-        lookup_password(&key).expect("lookup").as_deref(),
+        lookup_password(&key)
+            .expect("lookup")
+            .as_ref()
+            .map(Password::expose),
         Some("s3cret pass")
     );
 
@@ -82,10 +86,13 @@ fn storing_again_replaces_the_password() {
     }
     let key = unique_key();
     let label = connection_label(Some("admin"), Some("lab"));
-    store_password(&key, &label, "first").expect("store first");
-    store_password(&key, &label, "second").expect("store second");
+    store_password(&key, &label, &Password::from_text("first")).expect("store first");
+    store_password(&key, &label, &Password::from_text("second")).expect("store second");
     assert_eq!(
-        lookup_password(&key).expect("lookup").as_deref(),
+        lookup_password(&key)
+            .expect("lookup")
+            .as_ref()
+            .map(Password::expose),
         Some("second")
     );
     assert_eq!(labels_of(&key).len(), 1, "one item per key");
@@ -99,12 +106,25 @@ fn keys_are_independent() {
     }
     let first = unique_key();
     let second = format!("vnc:{first}:6a4a1f2e-0000-4000-8000-000000000001");
-    store_password(&first, &connection_label(None, Some("nas")), "one").expect("store one");
-    store_password(&second, "Hangar: console password", "two").expect("store two");
+    store_password(
+        &first,
+        &connection_label(None, Some("nas")),
+        &Password::from_text("one"),
+    )
+    .expect("store one");
+    store_password(
+        &second,
+        "Hangar: console password",
+        &Password::from_text("two"),
+    )
+    .expect("store two");
     delete_password(&first).expect("delete first");
     assert_eq!(lookup_password(&first).expect("lookup first"), None);
     assert_eq!(
-        lookup_password(&second).expect("lookup second").as_deref(),
+        lookup_password(&second)
+            .expect("lookup second")
+            .as_ref()
+            .map(Password::expose),
         Some("two")
     );
     delete_password(&second).expect("delete second");
@@ -151,7 +171,11 @@ fn keyring_child_process() {
     let Ok(expected_cause) = std::env::var(CHILD_VAR) else {
         return;
     };
-    let stored = store_password("never-stored", "Hangar: test", "secret-value");
+    let stored = store_password(
+        "never-stored",
+        "Hangar: test",
+        &Password::from_text("secret-value"),
+    );
     let looked_up = lookup_password("never-stored").map(|_| ());
     let deleted = delete_password("never-stored");
     for result in [stored, looked_up, deleted] {

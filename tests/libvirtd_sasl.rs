@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hangar::backend::domain::DomainState;
 use hangar::backend::error::ErrorKind;
-use hangar::backend::libvirt::ffi::{CredentialKind, CredentialRequest};
+use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind, CredentialRequest};
 use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::worker::{HostUpdate, HostWorker};
 
@@ -20,8 +20,10 @@ fn sasl_login_lists_the_running_guest() {
     let mut answer = |request: &CredentialRequest| {
         asked.push(request.kind);
         match request.kind {
-            CredentialKind::Username => Some(login.user.clone()),
-            CredentialKind::Password => Some(login.password.clone()),
+            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+            CredentialKind::Password => {
+                Some(CredentialAnswer::Secret(login.password.as_str().into()))
+            }
             CredentialKind::Text => None,
         }
     };
@@ -45,8 +47,8 @@ fn wrong_password_is_an_authentication_failure() {
         return;
     };
     let mut answer = |request: &CredentialRequest| match request.kind {
-        CredentialKind::Username => Some(login.user.clone()),
-        _ => Some("not-the-password".to_owned()),
+        CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+        _ => Some(CredentialAnswer::Secret("not-the-password".into())),
     };
     let error = match HostSession::open(&login.uri, &mut answer) {
         Ok(_) => panic!("a wrong password must not log in"),
@@ -64,7 +66,8 @@ fn guest_paused_from_outside_changes_through_an_event() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest name");
     // The refresh interval is long: only an event can deliver the change in time.
     let mut settings = common::login_settings(&login);
-    settings.typed_password = Some(login.password.clone());
+    settings.typed_password =
+        hangar::backend::password::Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
     let initial = common::next_update(&updates, Duration::from_secs(30), |update| match update {

@@ -10,8 +10,9 @@ use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::login::LoginSettings;
 use hangar::backend::worker::{HostCommand, HostUpdate, HostWorker, WorkerOptions};
 
-fn no_credentials(
-) -> impl FnMut(&hangar::backend::libvirt::ffi::CredentialRequest) -> Option<String> {
+fn no_credentials() -> impl FnMut(
+    &hangar::backend::libvirt::ffi::CredentialRequest,
+) -> Option<hangar::backend::libvirt::ffi::CredentialAnswer> {
     |_| None
 }
 

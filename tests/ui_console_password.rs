@@ -100,7 +100,9 @@ fn asks_for_password(app: &RunningApp) -> bool {
 }
 
 fn saved_password(key: &str) -> Option<String> {
-    secrets::lookup_password(key).expect("the test bed's keyring answers")
+    secrets::lookup_password(key)
+        .expect("the test bed's keyring answers")
+        .map(|password| password.expose().to_owned())
 }
 
 #[test]
@@ -166,8 +168,12 @@ fn vnc_password_refused_accepted_and_remembered() {
 
     // A saved password the server refuses (changed since): asked once, with the reason,
     // never tried again and again; the one typed then replaces it.
-    secrets::store_password(&key, "Hangar: VNC password for a test", WRONG_PASSWORD)
-        .expect("store a stale password");
+    secrets::store_password(
+        &key,
+        "Hangar: VNC password for a test",
+        &hangar::backend::password::Password::from_text(WRONG_PASSWORD),
+    )
+    .expect("store a stale password");
     let (app, turn) = RunningApp::start(&["--vnc", &address]).expect("the test bed's desktop");
     app.wait_for_names(
         60,

@@ -158,7 +158,9 @@ fn follows_a_real_hosts_usage() {
     };
     let uri = login.uri.replacen("://", &format!("://{}@", login.user), 1);
     let host = hangar::model::Host::new(&uri);
-    host.set_typed_password(Some(login.password.clone()));
+    host.set_typed_password(Some(hangar::backend::password::Password::from_text(
+        &login.password,
+    )));
     host.connect_to_host();
     let (window, page) = page_for(&host);
     let context = gtk::glib::MainContext::default();

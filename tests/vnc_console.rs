@@ -8,6 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::xvnc::{free_port, xvnc_turn, Security, Xev, Xvnc, EVENT_TIMEOUT};
+use hangar::backend::password::Password;
 use hangar::vnc::framebuffer::{self, Framebuffer};
 use hangar::vnc::keysyms::KeyCombo;
 use hangar::vnc::{VncEvent, VncSession, VncStream};
@@ -22,7 +23,7 @@ struct Console {
 
 impl Console {
     fn connect(stream: VncStream, password: Option<&str>) -> Self {
-        let (session, events) = VncSession::connect(stream, password.map(str::to_owned));
+        let (session, events) = VncSession::connect(stream, password.map(Password::from_text));
         Self {
             session,
             events,

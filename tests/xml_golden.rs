@@ -208,7 +208,7 @@ fn domain_cases() -> Vec<(&'static str, NewVmSpec)> {
                 nic_model: NicModel::E1000e,
                 console: ConsoleSpec {
                     listen: "0.0.0.0".to_owned(),
-                    password: Some("p&\"<'α".to_owned()),
+                    password: Some("p&\"<'α".into()),
                 },
                 ..base_spec()
             },

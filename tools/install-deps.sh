@@ -15,7 +15,7 @@ TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools d
   desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
   gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
   tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe
-  x11-xserver-utils x11-utils xorriso gdb)
+  x11-xserver-utils x11-utils xorriso gdb polkitd)
 BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
   libvirt-daemon-driver-storage libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 

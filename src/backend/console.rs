@@ -6,10 +6,12 @@ use std::os::fd::OwnedFd;
 
 use gettextrs::gettext;
 use virt::sys;
+use zeroize::Zeroizing;
 
 use super::error::BackendError;
 use super::libvirt::ffi;
 use super::libvirt::session::HostSession;
+use super::password::Password;
 use super::uri::ConnectionUri;
 use crate::i18n::gettext_f;
 use crate::vnc::target::{vnc_graphics, VncGraphics};
@@ -39,7 +41,7 @@ pub enum ConsoleTarget {
     Ready {
         endpoint: ConsoleEndpoint,
         /// From the secure XML, when this connection may read it.
-        password: Option<String>,
+        password: Option<Password>,
         /// Whether the server asks for a password at all.
         needs_password: bool,
         /// A warning when anyone on the network can open this console.
@@ -67,9 +69,11 @@ pub fn resolve(
         )));
     }
     // The secure XML carries the VNC password; read-only connections may not ask for it.
-    let xml = domain
-        .xml_desc(sys::VIR_DOMAIN_XML_SECURE)
-        .or_else(|_| domain.xml_desc(0))?;
+    let xml = Zeroizing::new(
+        domain
+            .xml_desc(sys::VIR_DOMAIN_XML_SECURE)
+            .or_else(|_| domain.xml_desc(0))?,
+    );
     let graphics = match vnc_graphics(&xml) {
         Ok(Some(graphics)) => graphics,
         Ok(None) => return Ok(ConsoleTarget::NoVnc),
@@ -109,13 +113,13 @@ pub fn resolve(
     })
 }
 
-fn password_of(xml: &str) -> Option<String> {
+fn password_of(xml: &str) -> Option<Password> {
     let document = roxmltree::Document::parse(xml).ok()?;
     document
         .descendants()
         .find(|node| node.has_tag_name("graphics") && node.attribute("type") == Some("vnc"))?
         .attribute("passwd")
-        .map(str::to_owned)
+        .map(Password::from_text)
 }
 
 fn local_tcp(graphics: &VncGraphics) -> Option<ConsoleEndpoint> {

@@ -11,6 +11,7 @@ use gettextrs::gettext;
 use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
+use zeroize::Zeroizing;
 
 use super::error::{BackendError, ErrorKind};
 use super::libvirt::session::HostSession;
@@ -244,8 +245,11 @@ pub fn create_vm(
     volume: Option<&NewVolume>,
     start: bool,
 ) -> Result<String, BackendError> {
-    let xml = domain_xml(spec)
-        .map_err(|error| BackendError::new(ErrorKind::InvalidInput, error.to_string()))?;
+    // It carries the VNC password, if any: wiped once libvirt has it.
+    let xml = Zeroizing::new(
+        domain_xml(spec)
+            .map_err(|error| BackendError::new(ErrorKind::InvalidInput, error.to_string()))?,
+    );
     define_and_start(session, &xml, 0, volume, start)
 }
 

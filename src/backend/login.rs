@@ -2,13 +2,16 @@
 //! name and the keyring first, else by asking the user through the UI and waiting.
 //!
 //! A typed password is stored only after libvirt accepted it, so a wrong one never replaces
-//! a working one.
+//! a working one. Once accepted it is dropped (wiped): the keyring has it when the user
+//! asked to remember it; otherwise the one copy left is kept in memory to reconnect.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::error::BackendError;
-use super::libvirt::ffi::{CredentialKind, CredentialRequest};
+use super::libvirt::ffi::{CredentialAnswer, CredentialKind, CredentialRequest};
+use super::password::{Password, REDACTED};
 use super::secrets;
 
 /// How a host logs in.
@@ -25,7 +28,48 @@ pub struct LoginSettings {
     pub host_name: String,
     /// A password the user just typed (e.g. in the add-connection dialog), tried first and
     /// kept in the keyring only if the host accepts it and `remember_password` is set.
-    pub typed_password: Option<String>,
+    pub typed_password: TypedPassword,
+}
+
+/// A typed password on its way to the first login that uses it.
+///
+/// Copies of the settings share it: the login that takes it takes it from every copy (the
+/// worker keeps one to start later logins), so no copy of the settings holds it afterwards.
+#[derive(Clone, Default)]
+pub struct TypedPassword(Arc<Mutex<Option<Password>>>);
+
+impl TypedPassword {
+    pub fn new(password: Option<Password>) -> Self {
+        Self(Arc::new(Mutex::new(password)))
+    }
+
+    /// The password, once: later calls, from any copy, get `None`.
+    pub fn take(&self) -> Option<Password> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Whether a password is still waiting to be used.
+    pub fn is_set(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+}
+
+impl From<Password> for TypedPassword {
+    fn from(password: Password) -> Self {
+        Self::new(Some(password))
+    }
+}
+
+impl std::fmt::Debug for TypedPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.is_set() {
+            true => f.write_str(REDACTED),
+            false => f.write_str("None"),
+        }
+    }
 }
 
 impl std::fmt::Debug for LoginSettings {
@@ -35,6 +79,7 @@ impl std::fmt::Debug for LoginSettings {
             .field("username", &self.username)
             .field("remember_password", &self.remember_password)
             .field("host_name", &self.host_name)
+            .field("typed_password", &self.typed_password)
             .finish_non_exhaustive()
     }
 }
@@ -43,7 +88,7 @@ impl std::fmt::Debug for LoginSettings {
 #[derive(Clone)]
 pub struct PromptAnswer {
     pub username: String,
-    pub password: String,
+    pub password: Password,
     pub remember: bool,
 }
 
@@ -51,8 +96,9 @@ impl std::fmt::Debug for PromptAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PromptAnswer")
             .field("username", &self.username)
+            .field("password", &self.password)
             .field("remember", &self.remember)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -106,11 +152,17 @@ pub struct Login {
     keyring_usable: bool,
     /// What the user typed for the current attempt.
     typed: Option<PromptAnswer>,
-    /// Answers the host accepted this run, reused (from memory only) to reconnect.
+    /// Answers the host accepted this run that the keyring does not keep (not remembered,
+    /// or no keyring), reused from memory only to reconnect.
     accepted: Option<PromptAnswer>,
     rejection: Option<String>,
     cancelled: bool,
+    /// Set by the worker to withdraw an open question (the host was closed or removed).
+    cancel: Arc<AtomicBool>,
 }
+
+/// How often a question waiting for the user checks whether it was withdrawn.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 impl Login {
     pub fn new(settings: LoginSettings, ui: Box<dyn LoginUi>) -> Self {
@@ -123,7 +175,13 @@ impl Login {
             accepted: None,
             rejection: None,
             cancelled: false,
+            cancel: Arc::default(),
         }
+    }
+
+    /// The flag that, once set, makes a waiting question give up as if cancelled.
+    pub fn set_cancel_flag(&mut self, cancel: Arc<AtomicBool>) {
+        self.cancel = cancel;
     }
 
     /// Starts a fresh attempt: answers typed for the previous one are forgotten.
@@ -133,12 +191,22 @@ impl Login {
     }
 
     /// Answers one of libvirt's questions; `None` gives up.
-    pub fn answer(&mut self, request: &CredentialRequest) -> Option<String> {
+    pub fn answer(&mut self, request: &CredentialRequest) -> Option<CredentialAnswer> {
         match request.kind {
-            CredentialKind::Username => self.username(request),
-            CredentialKind::Password => self.password(),
-            CredentialKind::Text => request.default.clone(),
+            CredentialKind::Username => self.username(request).map(CredentialAnswer::Text),
+            CredentialKind::Password => self.password().map(CredentialAnswer::Secret),
+            CredentialKind::Text => request.default.clone().map(CredentialAnswer::Text),
         }
+    }
+
+    /// Whether a password typed for this host is still held for the next attempt.
+    pub fn holds_typed_password(&self) -> bool {
+        self.typed.is_some() || self.settings.typed_password.is_set()
+    }
+
+    /// Whether an accepted password is kept in memory to reconnect (the keyring has none).
+    pub fn holds_accepted_password(&self) -> bool {
+        self.accepted.is_some()
     }
 
     /// The user closed the question: the attempt failed because of that, not the host.
@@ -152,27 +220,43 @@ impl Login {
         self.accepted = None;
     }
 
-    /// libvirt accepted the answers: keep or forget a typed password as the user chose.
+    /// libvirt accepted the answers: keep or forget a typed password as the user chose, then
+    /// drop it. Only when the keyring does not hold it is it kept, in memory, to reconnect.
     pub fn succeeded(&mut self) {
         self.rejection = None;
+        // The keyring's password worked (or none was needed): a reconnect may read it again.
+        self.stored_password_tried = false;
         let Some(typed) = self.typed.take() else {
             return;
         };
         self.settings.username = Some(typed.username.clone());
-        self.accepted = Some(typed.clone());
+        if self.save_in_keyring(&typed) {
+            self.accepted = None;
+        } else {
+            self.accepted = Some(typed);
+        }
+    }
+
+    /// Stores (or, when not to be remembered, forgets) the accepted password in the
+    /// keyring; true when the keyring now holds it.
+    fn save_in_keyring(&mut self, typed: &PromptAnswer) -> bool {
         let Some(key) = self.settings.keyring_key.clone() else {
-            return;
+            return false;
         };
         if !self.keyring_usable {
-            return;
+            return false;
         }
         let result = if typed.remember {
             secrets::store_password(&key, &self.settings.keyring_label, &typed.password)
         } else {
             secrets::delete_password(&key)
         };
-        if let Err(error) = result {
-            self.report_keyring_problem(&error);
+        match result {
+            Ok(()) => typed.remember,
+            Err(error) => {
+                self.report_keyring_problem(&error);
+                false
+            }
         }
     }
 
@@ -189,7 +273,7 @@ impl Login {
         self.ask().map(|typed| typed.username)
     }
 
-    fn password(&mut self) -> Option<String> {
+    fn password(&mut self) -> Option<Password> {
         if let Some(typed) = &self.typed {
             return Some(typed.password.clone());
         }
@@ -202,8 +286,9 @@ impl Login {
                 password,
                 remember: self.settings.remember_password,
             };
-            self.typed = Some(typed.clone());
-            return Some(typed.password);
+            let answer = typed.password.clone();
+            self.typed = Some(typed);
+            return Some(answer);
         }
         if !self.stored_password_tried && self.rejection.is_none() {
             self.stored_password_tried = true;
@@ -214,7 +299,7 @@ impl Login {
         self.ask().map(|typed| typed.password)
     }
 
-    fn stored_password(&mut self) -> Option<String> {
+    fn stored_password(&mut self) -> Option<Password> {
         let key = self.settings.keyring_key.clone()?;
         if !self.settings.remember_password {
             return None;
@@ -239,10 +324,10 @@ impl Login {
             remember_default: self.settings.remember_password,
             reply,
         });
-        let answer = answer.recv();
+        let answer = self.wait_for_answer(&answer);
         self.ui.answered();
         match answer {
-            Ok(Some(typed)) => {
+            Some(Some(typed)) => {
                 self.typed = Some(typed.clone());
                 Some(typed)
             }
@@ -251,6 +336,21 @@ impl Login {
                 None
             }
         }
+    }
+
+    /// The user's answer; `None` when the question was dropped or withdrawn.
+    fn wait_for_answer(
+        &self,
+        answer: &mpsc::Receiver<Option<PromptAnswer>>,
+    ) -> Option<Option<PromptAnswer>> {
+        while !self.cancel.load(Ordering::Relaxed) {
+            match answer.recv_timeout(CANCEL_CHECK) {
+                Ok(answer) => return Some(answer),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     fn report_keyring_problem(&mut self, error: &secrets::SecretError) {

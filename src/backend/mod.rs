@@ -13,6 +13,7 @@ pub mod login;
 pub mod network_form;
 pub mod new_vm_form;
 pub mod osinfo;
+pub mod password;
 pub mod pool_form;
 pub mod secrets;
 pub mod store;

@@ -9,6 +9,7 @@ use gettextrs::gettext;
 
 use super::create::{CreationFacts, NewVolume};
 use super::osinfo::{defaults_for, IsoIdentity, OsEntry};
+use super::password::Password;
 use super::uri::ConnectionUri;
 use super::xml::domain::{
     validate, ConsoleSpec, DiskBus, DomainType, Firmware, HostLimits, InstallSource, NetworkChoice,
@@ -159,7 +160,7 @@ pub struct NewVmForm {
     /// Secure boot when UEFI is chosen; the system's default (Windows 11 wants it).
     pub secure_boot: bool,
     pub vnc_listen: String,
-    pub vnc_password: String,
+    pub vnc_password: Password,
     pub domain_type: DomainType,
     /// The volumes already in each pool, so new names do not clash with them.
     pub pool_volumes: HashMap<String, Vec<String>>,
@@ -194,7 +195,7 @@ impl Default for NewVmForm {
             uefi: false,
             secure_boot: false,
             vnc_listen: spec.console.listen,
-            vnc_password: String::new(),
+            vnc_password: Password::default(),
             domain_type: spec.domain_type,
             pool_volumes: HashMap::new(),
         }
@@ -313,7 +314,7 @@ impl NewVmForm {
             tpm: self.tpm,
             console: ConsoleSpec {
                 listen: self.vnc_listen.trim().to_owned(),
-                password: Some(self.vnc_password.clone()).filter(|p| !p.is_empty()),
+                password: self.vnc_password.clone().non_empty(),
             },
             domain_type: self.domain_type,
             ..NewVmSpec::default()

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use gettextrs::gettext;
 use keyring_core::Error as KeyringError;
+use secret_service::Error as ServiceError;
 
+use super::password::Password;
 use crate::config::APP_ID;
 use crate::i18n::gettext_f;
 
@@ -45,7 +47,7 @@ impl std::error::Error for SecretError {}
 
 /// Saves `password` under `key`, replacing any earlier one. `label` is what keyring
 /// managers (Seahorse) show, e.g. from `connection_label`; it is set when the item is made.
-pub fn store_password(key: &str, label: &str, password: &str) -> Result<(), SecretError> {
+pub fn store_password(key: &str, label: &str, password: &Password) -> Result<(), SecretError> {
     let label = if label.trim().is_empty() {
         connection_label(None, None)
     } else {
@@ -56,10 +58,10 @@ pub fn store_password(key: &str, label: &str, password: &str) -> Result<(), Secr
     check_key(key)?;
     let entry =
         keyring_core::Entry::new_with_modifiers(APP_ID, key, &modifiers).map_err(map_error)?;
-    let stored = match entry.set_password(password) {
+    let stored = match entry.set_password(password.expose()) {
         // Several items for one key (made by another program): keep a single one.
         Err(KeyringError::Ambiguous(duplicates)) => {
-            delete_each(&duplicates).and_then(|()| entry.set_password(password))
+            delete_each(&duplicates).and_then(|()| entry.set_password(password.expose()))
         }
         other => other,
     };
@@ -67,16 +69,20 @@ pub fn store_password(key: &str, label: &str, password: &str) -> Result<(), Secr
 }
 
 /// The password saved under `key`; `None` when there is none.
-pub fn lookup_password(key: &str) -> Result<Option<String>, SecretError> {
+pub fn lookup_password(key: &str) -> Result<Option<Password>, SecretError> {
     let entry = entry_for(key)?;
-    match entry.get_password() {
-        Ok(password) => Ok(Some(password)),
+    let found = match entry.get_password() {
+        Err(KeyringError::Ambiguous(duplicates)) => match duplicates.first() {
+            Some(first) => first.get_password(),
+            None => Err(KeyringError::NoEntry),
+        },
+        other => other,
+    };
+    match found {
+        Ok(password) => Ok(Some(Password::from(password))),
         Err(KeyringError::NoEntry) => Ok(None),
-        Err(KeyringError::Ambiguous(duplicates)) => duplicates
-            .first()
-            .map(keyring_core::Entry::get_password)
-            .transpose()
-            .map_err(map_error),
+        // Removed between the search and the read (by Seahorse, say): there is none.
+        Err(error) if cause_of(&error) == Some(Cause::NoSuchObject) => Ok(None),
         Err(error) => Err(map_error(error)),
     }
 }
@@ -87,6 +93,7 @@ pub fn delete_password(key: &str) -> Result<(), SecretError> {
     match entry.delete_credential() {
         Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
         Err(KeyringError::Ambiguous(duplicates)) => delete_each(&duplicates).map_err(map_error),
+        Err(error) if cause_of(&error) == Some(Cause::NoSuchObject) => Ok(()),
         Err(error) => Err(map_error(error)),
     }
 }
@@ -132,14 +139,13 @@ fn check_key(key: &str) -> Result<(), SecretError> {
 fn ensure_store_started() -> Result<(), SecretError> {
     match keyring::Entry::store_status() {
         Ok(()) => Ok(()),
-        Err(error) => Err(unavailable(known_cause(&error.to_string()).unwrap_or_else(
-            || {
-                gettext_f(
-                    "The keyring could not be opened ({detail}).",
-                    &[("detail", &error.to_string())],
-                )
-            },
-        ))),
+        Err(error) => Err(match cause_of(error) {
+            Some(cause) => cause.error(),
+            None => unavailable(gettext_f(
+                "The keyring could not be opened ({detail}).",
+                &[("detail", &error.to_string())],
+            )),
+        }),
     }
 }
 
@@ -154,16 +160,13 @@ fn delete_each(entries: &[keyring_core::Entry]) -> Result<(), KeyringError> {
 
 /// Never formats the password-carrying variants (`BadEncoding`, `BadDataFormat`).
 fn map_error(error: KeyringError) -> SecretError {
+    if let Some(cause) = cause_of(&error) {
+        return cause.error();
+    }
     match error {
-        KeyringError::NoStorageAccess(inner) => unavailable(access_cause(&inner.to_string())),
-        KeyringError::PlatformFailure(inner) => {
-            let detail = inner.to_string();
-            match known_cause(&detail) {
-                Some(cause) => unavailable(cause),
-                None => failed(&detail),
-            }
-        }
-        KeyringError::NoDefaultStore => unavailable(gettext("The keyring could not be opened.")),
+        // keyring's word for a locked collection or a dismissed unlock prompt.
+        KeyringError::NoStorageAccess(_) => Cause::Locked.error(),
+        KeyringError::PlatformFailure(inner) => failed(&inner.to_string()),
         KeyringError::BadEncoding(_) => {
             SecretError::Failed(gettext("The saved password is not valid text."))
         }
@@ -174,32 +177,104 @@ fn map_error(error: KeyringError) -> SecretError {
     }
 }
 
-/// The secret-service crate's error reaches us boxed inside keyring's, as a type we cannot
-/// name (it is not our dependency), so its text is what tells the causes apart.
-fn known_cause(detail: &str) -> Option<String> {
-    let has = |needle: &str| detail.contains(needle);
-    if has("no secret service provider or dbus session found")
-        || has("Failed to connect to address")
-        || has("address error")
-        || has("D-Bus handshake failed")
-    {
-        Some(gettext("Hangar cannot reach the desktop session bus."))
-    } else if has("ServiceUnknown") || has("org.freedesktop.secrets") || has("NameHasNoOwner") {
-        Some(gettext(
-            "No keyring service (Secret Service) is running in this session.",
-        ))
-    } else if has("prompt") {
-        Some(gettext("The keyring was not unlocked."))
-    } else if has("object locked") {
-        Some(gettext("The keyring is locked."))
-    } else {
-        None
+/// What went wrong with the keyring, told by the error's type and its D-Bus error name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// No session bus to talk to (none running, or its address is wrong).
+    NoSessionBus,
+    /// The bus is there, but nothing owns `org.freedesktop.secrets`.
+    NoSecretService,
+    Locked,
+    /// The unlock prompt was dismissed or went away.
+    NotUnlocked,
+    AccessDenied,
+    /// The item or collection is gone.
+    NoSuchObject,
+    NoAnswer,
+}
+
+impl Cause {
+    fn error(self) -> SecretError {
+        match self {
+            Self::NoSessionBus => {
+                unavailable(gettext("Hangar cannot reach the desktop session bus."))
+            }
+            Self::NoSecretService => unavailable(gettext(
+                "No keyring service (Secret Service) is running in this session.",
+            )),
+            Self::Locked => unavailable(gettext("The keyring is locked.")),
+            Self::NotUnlocked => unavailable(gettext("The keyring was not unlocked.")),
+            Self::AccessDenied => unavailable(gettext("The keyring refused Hangar access.")),
+            Self::NoSuchObject => {
+                SecretError::Failed(gettext("The keyring item or collection no longer exists."))
+            }
+            Self::NoAnswer => SecretError::Failed(gettext("The keyring did not answer in time.")),
+        }
     }
 }
 
-/// `NoStorageAccess` means locked, or an unlock prompt that was dismissed.
-fn access_cause(detail: &str) -> String {
-    known_cause(detail).unwrap_or_else(|| gettext("The keyring is locked."))
+/// The secret-service crate's error reaches us boxed inside keyring's; its variants and the
+/// D-Bus error names inside them tell the causes apart.
+fn cause_of(error: &KeyringError) -> Option<Cause> {
+    match error {
+        KeyringError::NoStorageAccess(inner) | KeyringError::PlatformFailure(inner) => {
+            service_cause(inner.downcast_ref::<ServiceError>()?)
+        }
+        KeyringError::NoDefaultStore => Some(Cause::NoSessionBus),
+        _ => None,
+    }
+}
+
+fn service_cause(error: &ServiceError) -> Option<Cause> {
+    match error {
+        ServiceError::Unavailable => Some(Cause::NoSessionBus),
+        // `NoResult`: a locked collection that would not list its items.
+        ServiceError::Locked | ServiceError::NoResult => Some(Cause::Locked),
+        ServiceError::Prompt | ServiceError::PromptDisconnected => Some(Cause::NotUnlocked),
+        ServiceError::Zbus(error) => zbus_cause(error),
+        ServiceError::ZbusFdo(error) => fdo_cause(error),
+        _ => None,
+    }
+}
+
+fn zbus_cause(error: &zbus::Error) -> Option<Cause> {
+    match error {
+        zbus::Error::MethodError(name, _, _) => dbus_name_cause(name.as_str()),
+        zbus::Error::FDO(error) => fdo_cause(error),
+        zbus::Error::Address(_)
+        | zbus::Error::Connection(..)
+        | zbus::Error::Handshake(_)
+        | zbus::Error::InterfaceNotFound => Some(Cause::NoSessionBus),
+        _ => None,
+    }
+}
+
+fn fdo_cause(error: &zbus::fdo::Error) -> Option<Cause> {
+    match error {
+        zbus::fdo::Error::ZBus(error) => zbus_cause(error),
+        other => dbus_name_cause(zbus::DBusError::name(other).as_str()),
+    }
+}
+
+/// Names from the D-Bus and Secret Service specifications.
+fn dbus_name_cause(name: &str) -> Option<Cause> {
+    match name {
+        "org.freedesktop.DBus.Error.ServiceUnknown"
+        | "org.freedesktop.DBus.Error.NameHasNoOwner" => Some(Cause::NoSecretService),
+        "org.freedesktop.DBus.Error.Disconnected" | "org.freedesktop.DBus.Error.NoServer" => {
+            Some(Cause::NoSessionBus)
+        }
+        "org.freedesktop.Secret.Error.IsLocked" => Some(Cause::Locked),
+        "org.freedesktop.Secret.Error.NoSuchObject"
+        | "org.freedesktop.DBus.Error.UnknownObject" => Some(Cause::NoSuchObject),
+        "org.freedesktop.DBus.Error.AccessDenied" | "org.freedesktop.DBus.Error.AuthFailed" => {
+            Some(Cause::AccessDenied)
+        }
+        "org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout" => {
+            Some(Cause::NoAnswer)
+        }
+        _ => None,
+    }
 }
 
 fn unavailable(cause: String) -> SecretError {
@@ -218,8 +293,23 @@ fn failed(detail: &str) -> SecretError {
 mod tests {
     use super::*;
 
-    fn boxed(text: &str) -> keyring_core::error::PlatformError {
-        Box::new(std::io::Error::other(text.to_owned()))
+    fn platform(error: ServiceError) -> KeyringError {
+        KeyringError::PlatformFailure(Box::new(error))
+    }
+
+    fn no_access(error: ServiceError) -> KeyringError {
+        KeyringError::NoStorageAccess(Box::new(error))
+    }
+
+    /// A real D-Bus error reply, as the bus or the keyring daemon sends it.
+    fn method_error(name: &str) -> ServiceError {
+        let call = zbus::Message::method_call("/org/freedesktop/secrets", "GetSecrets")
+            .and_then(|builder| builder.build(&()))
+            .expect("a method call");
+        let reply = zbus::Message::error(&call.header(), name)
+            .and_then(|builder| builder.build(&("some English text, not read",)))
+            .expect("an error reply");
+        ServiceError::Zbus(zbus::Error::from(reply))
     }
 
     fn assert_unavailable(error: SecretError, cause: &str) {
@@ -254,61 +344,83 @@ mod tests {
 
     #[test]
     fn no_session_bus_is_unavailable() {
-        let error = KeyringError::PlatformFailure(boxed(
-            "no secret service provider or dbus session found",
-        ));
-        assert_unavailable(
-            map_error(error),
-            "Hangar cannot reach the desktop session bus.",
-        );
-        let missing_socket = KeyringError::PlatformFailure(boxed(
-            "zbus error: Failed to connect to address `unix:path=/run/user/1000/bus`: No such file or directory (os error 2)",
-        ));
-        assert_unavailable(
-            map_error(missing_socket),
-            "Hangar cannot reach the desktop session bus.",
-        );
+        let no_bus = "Hangar cannot reach the desktop session bus.";
+        assert_unavailable(map_error(platform(ServiceError::Unavailable)), no_bus);
+        let bad_address = ServiceError::Zbus(zbus::Error::Address("unix:path=/nope".into()));
+        assert_unavailable(map_error(platform(bad_address)), no_bus);
+        assert_unavailable(map_error(KeyringError::NoDefaultStore), no_bus);
+        let disconnected = method_error("org.freedesktop.DBus.Error.Disconnected");
+        assert_unavailable(map_error(platform(disconnected)), no_bus);
     }
 
     #[test]
     fn missing_secret_service_is_unavailable() {
-        let error = KeyringError::PlatformFailure(boxed(
-            "zbus error: org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files",
-        ));
-        assert_unavailable(map_error(error), "No keyring service");
+        let reply = method_error("org.freedesktop.DBus.Error.ServiceUnknown");
+        assert_unavailable(map_error(platform(reply)), "No keyring service");
+        let fdo = ServiceError::ZbusFdo(zbus::fdo::Error::ServiceUnknown("x".into()));
+        assert_unavailable(map_error(platform(fdo)), "No keyring service");
+        let boxed = ServiceError::Zbus(zbus::Error::FDO(Box::new(
+            zbus::fdo::Error::NameHasNoOwner("x".into()),
+        )));
+        assert_unavailable(map_error(platform(boxed)), "No keyring service");
     }
 
     #[test]
     fn locked_and_declined_are_unavailable() {
-        let locked = KeyringError::NoStorageAccess(boxed("SS Error: object locked"));
-        assert_unavailable(map_error(locked), "The keyring is locked.");
-        let declined = KeyringError::NoStorageAccess(boxed("SS error: prompt dismissed"));
-        assert_unavailable(map_error(declined), "The keyring was not unlocked.");
-        let closed = KeyringError::PlatformFailure(boxed(
-            "SS error: connection closed before prompt completed",
-        ));
-        assert_unavailable(map_error(closed), "The keyring was not unlocked.");
-        let no_result =
-            KeyringError::NoStorageAccess(boxed("SS error: result not returned from SS API"));
-        assert_unavailable(map_error(no_result), "The keyring is locked.");
+        let locked = "The keyring is locked.";
+        assert_unavailable(map_error(no_access(ServiceError::Locked)), locked);
+        assert_unavailable(map_error(no_access(ServiceError::NoResult)), locked);
+        let is_locked = method_error("org.freedesktop.Secret.Error.IsLocked");
+        assert_unavailable(map_error(platform(is_locked)), locked);
+        let declined = "The keyring was not unlocked.";
+        assert_unavailable(map_error(no_access(ServiceError::Prompt)), declined);
+        let closed = platform(ServiceError::PromptDisconnected);
+        assert_unavailable(map_error(closed), declined);
+        let denied = method_error("org.freedesktop.DBus.Error.AccessDenied");
+        assert_unavailable(map_error(platform(denied)), "The keyring refused");
+    }
+
+    #[test]
+    fn errors_are_told_apart_by_name_not_text() {
+        // The English text of another cause must not matter.
+        let call = zbus::Message::method_call("/", "Get")
+            .and_then(|builder| builder.build(&()))
+            .expect("a method call");
+        let reply =
+            zbus::Message::error(&call.header(), "org.freedesktop.Secret.Error.NoSuchObject")
+                .and_then(|builder| builder.build(&("object locked; prompt dismissed",)))
+                .expect("an error reply");
+        let error = platform(ServiceError::Zbus(zbus::Error::from(reply)));
+        assert_eq!(cause_of(&error), Some(Cause::NoSuchObject));
+        assert!(matches!(map_error(error), SecretError::Failed(_)));
+        let timeout = platform(method_error("org.freedesktop.DBus.Error.NoReply"));
+        assert_eq!(
+            map_error(timeout),
+            SecretError::Failed("The keyring did not answer in time.".to_owned())
+        );
     }
 
     #[test]
     fn other_failures_keep_their_detail() {
-        let error = KeyringError::PlatformFailure(boxed("zbus error: I/O error: broken pipe"));
+        let error = platform(ServiceError::Crypto("bad padding"));
         assert_eq!(
             map_error(error),
             SecretError::Failed(
-                "The keyring reported an error: zbus error: I/O error: broken pipe".to_owned()
+                "The keyring reported an error: Crypto error: bad padding".to_owned()
             )
         );
+        let unknown = platform(method_error("org.example.Weird"));
+        assert!(matches!(map_error(unknown), SecretError::Failed(_)));
     }
 
     #[test]
     fn errors_never_carry_the_password() {
         let secret = "hunter2-secret";
         let undecodable = KeyringError::BadEncoding(secret.as_bytes().to_vec());
-        let malformed = KeyringError::BadDataFormat(secret.as_bytes().to_vec(), boxed("bad"));
+        let malformed = KeyringError::BadDataFormat(
+            secret.as_bytes().to_vec(),
+            Box::new(ServiceError::Crypto("bad")),
+        );
         for error in [map_error(undecodable), map_error(malformed)] {
             assert!(matches!(error, SecretError::Failed(_)));
             assert!(!format!("{error} {error:?}").contains(secret));

@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gettextrs::gettext;
 use serde::{Deserialize, Serialize};
 
+use super::uri;
 use crate::i18n::gettext_f;
 
 /// The file format this Hangar reads and writes.
@@ -64,6 +65,9 @@ pub struct LoadReport {
     pub connections: Vec<SavedConnection>,
     /// Set once when the file could not be used; show `user_message()` to the user.
     pub problem: Option<StoreProblem>,
+    /// Sentences for the user about what loading changed (a password taken out of an
+    /// address).
+    pub notices: Vec<String>,
 }
 
 /// A connections file that could not be used, and where it is now.
@@ -195,18 +199,44 @@ impl ConnectionStore {
 
     fn load_at(&self, now: SystemTime) -> LoadReport {
         match read_connections(&self.path) {
-            Ok(connections) => {
+            Ok(mut connections) => {
                 self.protected.store(false, Ordering::SeqCst);
+                let notices = self.remove_passwords(&mut connections);
                 LoadReport {
                     connections,
                     problem: None,
+                    notices,
                 }
             }
             Err(damage) => LoadReport {
                 connections: Vec::new(),
                 problem: Some(self.handle_damage(damage, now)),
+                notices: Vec::new(),
             },
         }
+    }
+
+    /// Takes passwords out of the saved addresses (written by hand, or by an old tool) and
+    /// rewrites the file without them; one sentence per connection for the user.
+    fn remove_passwords(&self, connections: &mut [SavedConnection]) -> Vec<String> {
+        let path = self.path.display().to_string();
+        let mut notices: Vec<String> = connections
+            .iter_mut()
+            .filter_map(|saved| {
+                saved.uri = uri::without_password(&saved.uri)?;
+                Some(gettext_f(
+                    "The saved address of “{name}” held a password; Hangar took it out of {path}. It asks for the password when it connects and can keep it in the keyring.",
+                    &[("name", &saved.name), ("path", &path)],
+                ))
+            })
+            .collect();
+        if !notices.is_empty() {
+            if let Err(error) = self.save(connections) {
+                let still_there = gettext_f("The password is still in {path}.", &[("path", &path)]);
+                notices.push(format!("{still_there} {}", error.user_message()));
+            }
+        }
+        notices
     }
 
     fn handle_damage(&self, damage: Damage, now: SystemTime) -> StoreProblem {

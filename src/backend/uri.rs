@@ -114,6 +114,24 @@ fn check_scheme(driver: &str, transport: Option<&str>) -> Result<(), BackendErro
     Ok(())
 }
 
+/// `uri` with the password it carries (`scheme://user:password@host/…`) taken out, or `None`
+/// when it carries none. Passwords belong in the keyring, never in an address that is shown
+/// and saved.
+pub fn without_password(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // The host follows the last '@', as in `parse_authority`.
+    let (userinfo, _host) = rest[..authority_end].rsplit_once('@')?;
+    let (user, _password) = userinfo.split_once(':')?;
+    let after_userinfo = &rest[userinfo.len() + 1..];
+    let user_part = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    Some(format!("{scheme}://{user_part}{after_userinfo}"))
+}
+
 type Authority = (Option<String>, Option<String>, Option<u16>);
 
 fn parse_authority(authority: &str) -> Result<Authority, BackendError> {
@@ -123,6 +141,14 @@ fn parse_authority(authority: &str) -> Result<Authority, BackendError> {
     // libvirt wants an '@' inside the user name percent-encoded; accept a literal one too,
     // since the host always follows the last '@'.
     let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, _)) if user.contains(':') => {
+            return Err(BackendError::new(
+                ErrorKind::InvalidInput,
+                gettext(
+                    "A connection address cannot hold a password (user:password@). Remove it: Hangar asks for the password when it connects and keeps it in the keyring.",
+                ),
+            ));
+        }
         Some((user, host_port)) => (Some(percent_decode(user)), host_port),
         None => (None, authority),
     };
@@ -307,5 +333,34 @@ mod tests {
         let error = check_before_connecting("test:///no/such/fixture.xml").expect_err("missing");
         assert!(error.user_message().contains("/no/such/fixture.xml"));
         assert!(check_before_connecting("test:///default").is_ok());
+    }
+
+    #[test]
+    fn refuses_a_password_in_the_address_without_repeating_it() {
+        let error =
+            ConnectionUri::parse("qemu+tcp://admin:hunter2@nas/system").expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert!(error.user_message().contains("user:password@"));
+        assert!(!format!("{error:?} {}", error.user_message()).contains("hunter2"));
+    }
+
+    #[test]
+    fn strips_the_password_and_keeps_the_rest() {
+        let strip = |uri| without_password(uri);
+        assert_eq!(
+            strip("qemu+tcp://admin:pw@nas.local:16509/system?auth=sasl").as_deref(),
+            Some("qemu+tcp://admin@nas.local:16509/system?auth=sasl")
+        );
+        assert_eq!(
+            strip("qemu+ssh://:pw@[fe80::1]:2222/system").as_deref(),
+            Some("qemu+ssh://[fe80::1]:2222/system")
+        );
+        assert_eq!(
+            strip("qemu+tcp://me@example.org:p@ss@host/system").as_deref(),
+            Some("qemu+tcp://me@example.org@host/system")
+        );
+        assert_eq!(strip("qemu+tcp://admin@[::1]:16509/system"), None);
+        assert_eq!(strip("qemu:///system"), None);
+        assert_eq!(strip("test:///path/with:colon@sign.xml"), None);
     }
 }

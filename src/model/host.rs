@@ -16,7 +16,8 @@ use crate::backend::console::ConsoleTarget;
 use crate::backend::domain::{DomainSummary, HostInfo};
 use crate::backend::error::{BackendError, ErrorKind};
 use crate::backend::libvirt::session::HostSession;
-use crate::backend::login::{CredentialPrompt, LoginSettings};
+use crate::backend::login::{CredentialPrompt, LoginSettings, TypedPassword};
+use crate::backend::password::Password;
 use crate::backend::secrets;
 use crate::backend::store::SavedConnection;
 use crate::backend::summary::HostSummary;
@@ -65,7 +66,7 @@ mod imp {
         pub(super) saved: RefCell<Option<SavedConnection>>,
         pub(super) prompts: RefCell<VecDeque<CredentialPrompt>>,
         pub(super) refresh_interval: Cell<Option<Duration>>,
-        pub(super) typed_password: RefCell<Option<String>>,
+        pub(super) typed_password: RefCell<Option<Password>>,
         pub(super) summary: RefCell<Option<HostSummary>>,
         pub(super) polling: Cell<bool>,
     }
@@ -137,7 +138,7 @@ impl Host {
     }
 
     /// A password the user just typed, for the next connection attempt only.
-    pub fn set_typed_password(&self, password: Option<String>) {
+    pub fn set_typed_password(&self, password: Option<Password>) {
         self.imp().typed_password.replace(password);
     }
 
@@ -187,7 +188,7 @@ impl Host {
             username,
             remember_password: saved.is_some_and(|saved| saved.remember_password),
             host_name: self.name(),
-            typed_password: self.imp().typed_password.take(),
+            typed_password: TypedPassword::new(self.imp().typed_password.take()),
         }
     }
 

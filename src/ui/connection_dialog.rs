@@ -11,10 +11,12 @@ use gettextrs::gettext;
 use gtk::{gdk, gio, glib};
 
 use crate::backend::connection_form::{ConnectionForm, Field, FieldError, Hypervisor, Transport};
+use crate::backend::password::Password;
 use crate::backend::store::{new_connection_id, SavedConnection};
 use crate::backend::uri;
 use crate::i18n::gettext_f;
 
+use super::password_entry::take_password;
 use super::wizard_form::mark_invalid;
 
 /// What the user confirmed with Add or Save.
@@ -22,7 +24,7 @@ use super::wizard_form::mark_invalid;
 pub struct ConnectionResult {
     pub saved: SavedConnection,
     /// The password as typed, if one was; the dialog itself never stores it.
-    pub password: Option<String>,
+    pub password: Option<Password>,
     pub remember_password: bool,
 }
 
@@ -117,6 +119,7 @@ mod imp {
             dialog.set_default_widget(Some(&*self.save_button));
             dialog.connect_form_signals();
             dialog.refresh();
+            crate::ui::a11y::name_controls(&*dialog);
         }
     }
 
@@ -390,9 +393,9 @@ impl ConnectionDialog {
         }
     }
 
-    fn typed_password(&self, form: &ConnectionForm) -> Option<String> {
-        let password = self.imp().password_row.text();
-        (form.uses_password() && !password.is_empty()).then(|| password.into())
+    fn typed_password(&self, form: &ConnectionForm) -> Option<Password> {
+        let password = take_password(&*self.imp().password_row).non_empty()?;
+        form.uses_password().then_some(password)
     }
 
     fn emit_done(&self, result: ConnectionResult) {

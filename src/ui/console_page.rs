@@ -14,11 +14,14 @@ use gtk::{gio, glib};
 
 use crate::backend::actions::DomainAction;
 use crate::backend::console::{ConsoleEndpoint, ConsoleTarget};
+use crate::backend::password::Password;
 use crate::backend::secrets;
 use crate::i18n::gettext_f;
 use crate::model::Domain;
 use crate::vnc::session::{display_address, VncSession, VncStream};
 use crate::vnc::viewer::{ConsoleStatus, ScaleMode, VncViewer};
+
+use super::password_entry::take_password;
 
 /// Attempts to reconnect after the server went away while the guest still runs.
 const RECONNECT_ATTEMPTS: u32 = 5;
@@ -73,7 +76,7 @@ mod imp {
         /// The server's host and port, for a tab opened on an address rather than a domain.
         pub(super) address: RefCell<Option<(String, u16)>>,
         /// The password of the current attempt, kept only until the server accepts it.
-        pub(super) typed_password: RefCell<Option<String>>,
+        pub(super) typed_password: RefCell<Option<Password>>,
         pub(super) password_source: Cell<PasswordSource>,
         /// The server asked for a password although none seemed needed (a bare address,
         /// or a password set host-wide): the keyring is looked at before connecting.
@@ -102,6 +105,7 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.obj().setup_controls();
+            crate::ui::a11y::name_controls(&*self.obj());
         }
 
         fn dispose(&self) {
@@ -282,7 +286,7 @@ impl ConsolePage {
         });
     }
 
-    async fn open(&self, endpoint: ConsoleEndpoint, known: Option<String>, needs_password: bool) {
+    async fn open(&self, endpoint: ConsoleEndpoint, known: Option<Password>, needs_password: bool) {
         let needs_password = needs_password || self.imp().server_asks_password.get();
         let (password, source) = self.choose_password(known, needs_password).await;
         if needs_password && password.is_none() {
@@ -302,9 +306,9 @@ impl ConsolePage {
     /// when the server wants one: looking may wait for the keyring to be unlocked).
     async fn choose_password(
         &self,
-        known: Option<String>,
+        known: Option<Password>,
         needs_password: bool,
-    ) -> (Option<String>, PasswordSource) {
+    ) -> (Option<Password>, PasswordSource) {
         let typed = self.imp().typed_password.borrow().clone();
         if let Some(typed) = typed {
             return (Some(typed), PasswordSource::Typed);
@@ -400,7 +404,7 @@ impl ConsolePage {
         }
     }
 
-    async fn saved_password(&self) -> Option<String> {
+    async fn saved_password(&self) -> Option<Password> {
         let key = self.keyring_key()?;
         gio::spawn_blocking(move || secrets::lookup_password(&key).ok().flatten())
             .await
@@ -423,8 +427,7 @@ impl ConsolePage {
 
     fn submit_password(&self) {
         let imp = self.imp();
-        let password = imp.password_entry.text().to_string();
-        imp.password_entry.set_text("");
+        let password = take_password(&*imp.password_entry);
         imp.typed_password.replace(Some(password));
         self.connect_console();
     }

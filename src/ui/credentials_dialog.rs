@@ -8,6 +8,8 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use crate::backend::login::{CredentialPrompt, PromptAnswer};
+
+use super::password_entry::take_password;
 use crate::i18n::gettext_f;
 
 mod imp {
@@ -43,6 +45,11 @@ mod imp {
     }
 
     impl ObjectImpl for CredentialsDialog {
+        fn constructed(&self) {
+            self.parent_constructed();
+            crate::ui::a11y::name_controls(&*self.obj());
+        }
+
         fn dispose(&self) {
             // Closing the window any way at all must release the waiting worker.
             if let Some(prompt) = self.prompt.take() {
@@ -108,13 +115,13 @@ impl CredentialsDialog {
         let Some(prompt) = imp.prompt.take() else {
             return;
         };
+        // The typed password does not linger in the widget once handed over (or dismissed).
+        let password = take_password(&*imp.password_row);
         let answer = connect.then(|| PromptAnswer {
             username: imp.username_row.text().to_string(),
-            password: imp.password_row.text().to_string(),
+            password,
             remember: imp.remember_switch.is_active(),
         });
-        // The typed password should not linger in the widget once handed over.
-        imp.password_row.set_text("");
         prompt.answer(answer);
     }
 }

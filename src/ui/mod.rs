@@ -1,5 +1,6 @@
 //! The user interface: one window or widget per file, each with its `.ui` template.
 
+pub mod a11y;
 mod connection_dialog;
 mod console_page;
 mod console_window;
@@ -13,6 +14,7 @@ mod host_summary;
 mod new_network_dialog;
 mod new_pool_dialog;
 mod new_vm_wizard;
+pub(crate) mod password_entry;
 mod usage_graph;
 mod window;
 mod wizard_form;

@@ -17,6 +17,7 @@ use vnc::{PixelFormat, VncClient, VncConnector, VncEncoding, VncError, X11Event}
 
 use super::framebuffer::{self, Framebuffer, SharedFramebuffer};
 use super::keysyms::{self, KeyStroke};
+use crate::backend::password::Password;
 use crate::i18n::gettext_f;
 
 /// How long connecting and the RFB handshake may take together.
@@ -92,7 +93,7 @@ impl VncSession {
     /// Starts connecting on a new thread and returns at once; events tell how it goes.
     pub fn connect(
         stream: VncStream,
-        password: Option<String>,
+        password: Option<Password>,
     ) -> (VncSession, async_channel::Receiver<VncEvent>) {
         let (command_sender, commands) = mpsc::unbounded_channel();
         let (events, event_receiver) = async_channel::unbounded();
@@ -168,7 +169,7 @@ impl Drop for VncSession {
 
 fn run_thread(
     stream: VncStream,
-    password: Option<String>,
+    password: Option<Password>,
     commands: mpsc::UnboundedReceiver<Command>,
     events: async_channel::Sender<VncEvent>,
     framebuffer: SharedFramebuffer,
@@ -201,7 +202,7 @@ fn run_thread(
 /// `AuthFailed` or `Disconnected` event.
 async fn run_session(
     stream: VncStream,
-    password: Option<String>,
+    password: Option<Password>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: &async_channel::Sender<VncEvent>,
     framebuffer: SharedFramebuffer,
@@ -256,7 +257,10 @@ impl ConnectFailure {
     }
 }
 
-async fn connect(stream: VncStream, password: Option<String>) -> Result<VncClient, ConnectFailure> {
+async fn connect(
+    stream: VncStream,
+    password: Option<Password>,
+) -> Result<VncClient, ConnectFailure> {
     match stream {
         VncStream::Tcp { host, port } => {
             let tcp = connect_tcp(&host, port).await?;
@@ -337,7 +341,7 @@ fn unix_stream(fd: OwnedFd) -> Result<tokio::net::UnixStream, ConnectFailure> {
         })
 }
 
-async fn handshake<S>(stream: S, password: Option<String>) -> Result<VncClient, ConnectFailure>
+async fn handshake<S>(stream: S, password: Option<Password>) -> Result<VncClient, ConnectFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
 {
@@ -347,7 +351,11 @@ where
     let asked = password_asked.clone();
     let credential = async move {
         asked.store(true, Ordering::Relaxed);
-        password.ok_or(VncError::NoPassword)
+        // vnc-rs wants a plain String (used for the DES challenge, then dropped unwiped):
+        // made only now, when the server asks, and kept no longer than vnc-rs keeps it.
+        password
+            .map(|password| password.expose().to_owned())
+            .ok_or(VncError::NoPassword)
     };
     let connector = VncConnector::new(stream)
         .set_auth_method(credential)

@@ -306,6 +306,7 @@ pub fn quick_options() -> hangar::backend::worker::WorkerOptions {
         auto_reconnect: true,
         first_backoff: Duration::from_millis(300),
         max_backoff: Duration::from_secs(2),
+        max_retries: 30,
     }
 }
 
@@ -319,7 +320,8 @@ pub fn connected_worker(
 ) {
     use hangar::backend::worker::{HostUpdate, HostWorker};
     let mut settings = login_settings(login);
-    settings.typed_password = Some(login.password.clone());
+    settings.typed_password =
+        hangar::backend::password::Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, options);
     let updates = worker.updates();
     next_update(&updates, Duration::from_secs(30), |update| match update {

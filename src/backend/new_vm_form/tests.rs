@@ -3,6 +3,7 @@
 use super::*;
 use crate::backend::create::{NetworkFacts, PoolFacts, VolumeFacts};
 use crate::backend::osinfo::OsEntry;
+use crate::backend::password::Password;
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
@@ -292,12 +293,15 @@ fn other_disks_bridges_and_consoles() {
     );
     assert_eq!(spec.network, NetworkChoice::Bridge { name: "br0".into() });
     assert_eq!(spec.firmware, Firmware::Uefi { secure_boot: true });
-    assert_eq!(spec.console.password.as_deref(), Some("secret"));
+    assert_eq!(
+        spec.console.password.as_ref().map(Password::expose),
+        Some("secret")
+    );
     assert_eq!(spec.domain_type, DomainType::Qemu);
     let no_password = NewVmForm {
         network: NetworkKind::Macvtap,
         macvtap_device: "eth0".into(),
-        vnc_password: String::new(),
+        vnc_password: Password::default(),
         ..form
     };
     let spec = no_password.spec();

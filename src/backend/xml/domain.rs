@@ -5,9 +5,11 @@ use std::fmt;
 use std::net::IpAddr;
 
 use gettextrs::gettext;
+use zeroize::Zeroizing;
 
 use super::volume::VolumeFormat;
 use super::{control_character_problem, host_path_problem, object_name_problem, Element};
+use crate::backend::password::Password;
 use crate::i18n::gettext_f;
 
 const LIBOSINFO_NAMESPACE: &str = "http://libosinfo.org/xmlns/libvirt/domain/1.0";
@@ -180,7 +182,7 @@ pub struct ConsoleSpec {
     /// The host address VNC listens on; `127.0.0.1` keeps it to the host (and SSH tunnels).
     pub listen: String,
     /// Asked by VNC clients when set; the XML has `passwd` only then.
-    pub password: Option<String>,
+    pub password: Option<Password>,
 }
 
 impl Default for ConsoleSpec {
@@ -195,7 +197,8 @@ impl Default for ConsoleSpec {
 impl ConsoleSpec {
     fn password(&self) -> Option<&str> {
         self.password
-            .as_deref()
+            .as_ref()
+            .map(Password::expose)
             .filter(|password| !password.is_empty())
     }
 }
@@ -327,6 +330,41 @@ pub fn validate(spec: &NewVmSpec, host: &HostLimits) -> Vec<VmFieldError> {
     }
     errors.extend(pool_space_error(&spec.storage, &host.pool_free_bytes));
     errors
+}
+
+/// What the XML review shows instead of the VNC password.
+pub const MASKED_PASSWORD: &str = "••••••";
+
+/// The `<domain>` XML as the wizard's review shows it: the VNC password masked, checked
+/// with the real one.
+pub fn review_xml(spec: &NewVmSpec) -> Result<String, SpecError> {
+    let errors = spec_errors(spec);
+    if !errors.is_empty() {
+        return Err(SpecError { errors });
+    }
+    let mut masked = spec.clone();
+    if masked.console.password().is_some() {
+        masked.console.password = Some(Password::from_text(MASKED_PASSWORD));
+    }
+    domain_xml(&masked)
+}
+
+/// The review's XML as the user edited it, with the real VNC password back where the mask
+/// still stands (a `passwd` the user typed over is theirs).
+pub fn unmask_review_xml(edited: &str, spec: &NewVmSpec) -> Zeroizing<String> {
+    let Some(password) = spec.console.password() else {
+        return Zeroizing::new(edited.to_owned());
+    };
+    let real = Zeroizing::new(format!(
+        "passwd=\"{}\"",
+        quick_xml::escape::escape(password)
+    ));
+    let mut xml = Zeroizing::new(edited.replace(&format!("passwd=\"{MASKED_PASSWORD}\""), &real));
+    let single = format!("passwd='{MASKED_PASSWORD}'");
+    if xml.contains(&single) {
+        xml = Zeroizing::new(xml.replace(&single, &real));
+    }
+    xml
 }
 
 /// The `<domain>` XML that defines the machine, or the problems that stop it.

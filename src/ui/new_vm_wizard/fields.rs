@@ -12,6 +12,7 @@ use crate::backend::new_vm_form::{
 };
 use crate::backend::xml::domain::{DomainType, VmField};
 use crate::i18n::gettext_f;
+use crate::ui::password_entry::read_password;
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -228,7 +229,7 @@ impl NewVmWizard {
             form.domain_type == DomainType::Qemu && self.facts().has_kvm,
         ));
         imp.vnc_listen_row.set_text(&form.vnc_listen);
-        imp.vnc_password_row.set_text(&form.vnc_password);
+        imp.vnc_password_row.set_text(form.vnc_password.expose());
         imp.filling.set(false);
         self.fill_hardware();
     }
@@ -334,7 +335,7 @@ impl NewVmWizard {
             DomainType::Qemu
         };
         form.vnc_listen = imp.vnc_listen_row.text().into();
-        form.vnc_password = imp.vnc_password_row.text().into();
+        form.vnc_password = read_password(&*imp.vnc_password_row);
     }
 
     fn chosen_source(&self) -> SourceKind {

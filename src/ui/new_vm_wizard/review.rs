@@ -9,6 +9,7 @@ use adw::prelude::*;
 use adw::subclass::prelude::*;
 use gettextrs::{gettext, ngettext};
 use gtk::glib;
+use zeroize::Zeroizing;
 
 use super::NewVmWizard;
 use crate::backend::create::{self, NewVolume};
@@ -16,7 +17,8 @@ use crate::backend::error::BackendError;
 use crate::backend::libvirt::session::HostSession;
 use crate::backend::new_vm_form::{memory_label, source_label, NewVmForm, SourceKind, Upload};
 use crate::backend::xml::domain::{
-    domain_xml, DomainType, Firmware, InstallSource, NetworkChoice, NewVmSpec, StorageChoice,
+    review_xml, unmask_review_xml, DomainType, Firmware, InstallSource, NetworkChoice, NewVmSpec,
+    StorageChoice,
 };
 use crate::i18n::gettext_f;
 
@@ -25,8 +27,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// What Create sends to the host's worker.
 struct CreateJob {
     spec: NewVmSpec,
-    /// The user's own XML, defined instead of the spec's.
-    xml: Option<String>,
+    /// The user's own XML, defined instead of the spec's (with the real VNC password).
+    xml: Option<Zeroizing<String>>,
     upload: Option<Upload>,
     volume: Option<NewVolume>,
     start: bool,
@@ -94,7 +96,7 @@ impl NewVmWizard {
     fn show_generated_xml(&self) {
         let imp = self.imp();
         let spec = imp.form.borrow().spec();
-        let text = match domain_xml(&spec) {
+        let text = match review_xml(&spec) {
             Ok(xml) => xml,
             Err(error) => error.to_string(),
         };
@@ -115,13 +117,13 @@ impl NewVmWizard {
         }
         let form = imp.form.borrow().clone();
         let buffer = imp.xml_view.buffer();
+        let spec = form.spec();
         let job = CreateJob {
-            spec: form.spec(),
             xml: imp.xml_edited.get().then(|| {
-                buffer
-                    .text(&buffer.start_iter(), &buffer.end_iter(), false)
-                    .into()
+                let edited = buffer.text(&buffer.start_iter(), &buffer.end_iter(), false);
+                unmask_review_xml(&edited, &spec)
             }),
+            spec,
             upload: form.upload(),
             volume: form.new_volume(),
             start: imp.start_switch.is_active(),

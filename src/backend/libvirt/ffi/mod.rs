@@ -6,13 +6,16 @@
 //! module gives each of them a small safe API; everything else uses `virt`'s own safe methods.
 
 mod addresses;
+mod connection;
 mod domain_stats;
 mod event_loop;
 mod events;
 mod node;
 
 pub use addresses::*;
+pub use connection::Connection;
 pub use domain_stats::*;
+pub use event_loop::{event_loop_status, EventLoopStatus, StartError};
 pub use events::*;
 #[cfg(test)]
 use node::field_name;
@@ -24,13 +27,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Once;
 
-use virt::connect::Connect;
 use virt::sys;
 
-/// An error as libvirt reported it: its numeric code and its own message.
+use crate::backend::password::Password;
+
+/// An error as libvirt reported it: its number (`virErrorNumber`), the part of libvirt that
+/// raised it (`virErrorDomain`) and its own message, kept as detail only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibvirtError {
     pub code: i32,
+    pub domain: i32,
     pub message: String,
 }
 
@@ -53,6 +59,7 @@ impl LibvirtError {
             };
             Self {
                 code: (*error).code,
+                domain: (*error).domain,
                 message,
             }
         }
@@ -61,6 +68,7 @@ impl LibvirtError {
     fn unknown() -> Self {
         Self {
             code: sys::VIR_ERR_INTERNAL_ERROR as i32,
+            domain: sys::VIR_FROM_NONE as i32,
             message: "an unknown libvirt error occurred".into(),
         }
     }
@@ -70,6 +78,7 @@ impl From<virt::error::Error> for LibvirtError {
     fn from(error: virt::error::Error) -> Self {
         Self {
             code: error.code().to_raw() as i32,
+            domain: error.domain().to_raw() as i32,
             message: error.message().to_owned(),
         }
     }
@@ -93,8 +102,9 @@ pub fn init() {
         virt::error::clear_error_callback();
         // SAFETY: a plain initialisation call without arguments; called once per process.
         unsafe { sys::virInitialize() };
-        if !event_loop::start() {
-            eprintln!("hangar: cannot start libvirt's event loop: no domain events or keepalives");
+        // Hangar works on without it (see `event_loop_status`); the reason goes to the log.
+        if let Err(error) = event_loop::start() {
+            eprintln!("hangar: {error}");
         }
     });
 }
@@ -118,8 +128,26 @@ pub struct CredentialRequest {
     pub default: Option<String>,
 }
 
+/// An answer to one of libvirt's questions.
+#[derive(Debug, Clone)]
+pub enum CredentialAnswer {
+    /// A user name or other text shown as typed.
+    Text(String),
+    /// A password: copied straight into libvirt's buffer, wiped when dropped.
+    Secret(Password),
+}
+
+impl CredentialAnswer {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(text) => text.as_bytes(),
+            Self::Secret(password) => password.expose().as_bytes(),
+        }
+    }
+}
+
 /// Answers libvirt's questions; `None` gives up and makes the open fail.
-pub type CredentialProvider<'a> = dyn FnMut(&CredentialRequest) -> Option<String> + 'a;
+pub type CredentialProvider<'a> = dyn FnMut(&CredentialRequest) -> Option<CredentialAnswer> + 'a;
 
 const ASKED_CREDENTIALS: [c_int; 4] = [
     sys::VIR_CRED_AUTHNAME as c_int,
@@ -134,10 +162,11 @@ const ASKED_CREDENTIALS: [c_int; 4] = [
 pub fn open_with_credentials(
     uri: &str,
     provider: &mut CredentialProvider<'_>,
-) -> Result<Connect, LibvirtError> {
+) -> Result<Connection, LibvirtError> {
     init();
     let uri = CString::new(uri).map_err(|_| LibvirtError {
         code: sys::VIR_ERR_INVALID_ARG as i32,
+        domain: sys::VIR_FROM_NONE as i32,
         message: "the connection address contains a NUL character".into(),
     })?;
     let mut credtypes = ASKED_CREDENTIALS;
@@ -154,8 +183,8 @@ pub fn open_with_credentials(
     if conn.is_null() {
         return Err(LibvirtError::last());
     }
-    // SAFETY: a non-NULL result is a new connection reference that `Connect` now owns.
-    Ok(unsafe { Connect::from_ptr(conn) })
+    // SAFETY: a non-NULL result is a new connection reference that `Connection` now owns.
+    Ok(unsafe { Connection::from_owned_ptr(conn) })
 }
 
 unsafe extern "C" fn answer_credentials(
@@ -177,19 +206,31 @@ unsafe extern "C" fn answer_credentials(
         let Ok(Some(answer)) = answer else {
             return -1;
         };
-        let mut bytes = answer.into_bytes();
-        // libvirt frees the result with free(), so it must come from malloc().
-        let buffer = libc::malloc(bytes.len() + 1) as *mut u8;
-        if buffer.is_null() {
+        let Some(buffer) = malloc_copy(answer.as_bytes()) else {
             return -1;
-        }
-        ptr::copy_nonoverlapping(bytes.as_ptr(), buffer, bytes.len());
-        *buffer.add(bytes.len()) = 0;
-        cred.result = buffer as *mut c_char;
-        cred.resultlen = bytes.len() as c_uint;
-        bytes.iter_mut().for_each(|byte| *byte = 0);
+        };
+        cred.result = buffer;
+        cred.resultlen = answer.as_bytes().len() as c_uint;
+        // Dropping the answer wipes a password: libvirt's buffer is the only copy left.
+        drop(answer);
     }
     0
+}
+
+/// A NUL-terminated copy of `bytes` from malloc(), as libvirt frees the result with free().
+/// The only copy made: no intermediate `String` or `CString` is left behind.
+fn malloc_copy(bytes: &[u8]) -> Option<*mut c_char> {
+    // SAFETY: a plain allocation of bytes.len() + 1 bytes, checked for NULL below.
+    let buffer = unsafe { libc::malloc(bytes.len() + 1) } as *mut u8;
+    if buffer.is_null() {
+        return None;
+    }
+    // SAFETY: `buffer` has room for the bytes and the terminating NUL.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), buffer, bytes.len());
+        *buffer.add(bytes.len()) = 0;
+    }
+    Some(buffer as *mut c_char)
 }
 
 fn credential_kind(raw: c_int) -> CredentialKind {
@@ -226,7 +267,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    fn never_asked(_: &CredentialRequest) -> Option<String> {
+    fn never_asked(_: &CredentialRequest) -> Option<CredentialAnswer> {
         panic!("the test driver never asks for credentials")
     }
 

@@ -137,7 +137,7 @@ fn console_listen_and_password_are_checked() {
     let mut spec = spec();
     spec.console = ConsoleSpec {
         listen: "localhost".to_owned(),
-        password: Some("123456789".to_owned()),
+        password: Some("123456789".into()),
     };
     assert_eq!(
         fields(&domain_xml(&spec).unwrap_err().errors),
@@ -149,9 +149,9 @@ fn console_listen_and_password_are_checked() {
 fn password_is_written_only_when_set() {
     let mut spec = spec();
     assert!(!domain_xml(&spec).unwrap().contains("passwd"));
-    spec.console.password = Some(String::new());
+    spec.console.password = Some("".into());
     assert!(!domain_xml(&spec).unwrap().contains("passwd"));
-    spec.console.password = Some("s&cret".to_owned());
+    spec.console.password = Some("s&cret".into());
     assert!(domain_xml(&spec).unwrap().contains("passwd=\"s&amp;cret\""));
 }
 
