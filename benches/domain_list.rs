@@ -154,6 +154,8 @@ fn measure_app(uri: &str, idle: Duration, screenshot: &Path) -> Result<AppFigure
         eprintln!("{}", app.log());
         return Err(format!("no rows within {FIRST_ROWS_TIMEOUT:?}"));
     };
+    // A fixed period on purpose: the figures below describe the app after its start-up work,
+    // whatever that work is; no single condition says it is over.
     std::thread::sleep(SETTLE);
     if !app.is_running() {
         return Err(format!("the app quit\n{}", app.log()));
@@ -166,6 +168,7 @@ fn measure_app(uri: &str, idle: Duration, screenshot: &Path) -> Result<AppFigure
         .status();
 
     let (ticks_before, started) = (cpu_ticks(pid).ok_or("no CPU times")?, Instant::now());
+    // The measurement window itself: idle CPU is a rate over this period.
     std::thread::sleep(idle);
     let ticks = cpu_ticks(pid).ok_or("no CPU times")? - ticks_before;
     let seconds = started.elapsed().as_secs_f64();

@@ -232,6 +232,7 @@ fn measure(
             process.log()
         ));
     }
+    // A fixed period on purpose: frame rates are counted once the window's start is behind.
     std::thread::sleep(WARM_UP);
     check(&mut process)?;
 
@@ -244,6 +245,7 @@ fn measure(
         x_ticks(),
         Instant::now(),
     );
+    // The measurement window itself: frames and CPU are rates over this period.
     std::thread::sleep(window);
     let (frames_after, ticks_after, x_after, elapsed) = (
         server.frames(),

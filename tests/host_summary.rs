@@ -113,8 +113,12 @@ fn real_host_reports_qemu_and_the_running_guest() {
     assert!(!first.cpu_model.is_empty());
     assert_eq!(first.cpu_usage, None, "usage needs two samples");
 
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let second = summary::collect(&session, &mut sampler).expect("second summary");
-    let usage = second.cpu_usage.expect("usage from two samples");
+    // Usage is a share of the CPU time that passed between two samples: sample until the
+    // host's counters have moved.
+    let usage = common::wait_for(std::time::Duration::from_secs(10), || {
+        let second = summary::collect(&session, &mut sampler).expect("second summary");
+        second.cpu_usage
+    })
+    .expect("usage from two samples");
     assert!((0.0..=1.0).contains(&usage), "{usage}");
 }

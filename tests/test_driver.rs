@@ -155,13 +155,13 @@ fn bad_addresses_wait_for_the_user_instead_of_retrying() {
         HostUpdate::Failed(error) => Some(error),
         _ => None,
     });
-    std::thread::sleep(Duration::from_millis(700));
-    while let Ok(update) = updates.try_recv() {
-        assert!(
-            !matches!(update, HostUpdate::Retrying(_)),
-            "must not retry a bad address"
-        );
-    }
+    // More than twice the first back-off (300 ms): a retry would have come by then.
+    common::assert_no_update_within(
+        &updates,
+        Duration::from_millis(700),
+        |update| matches!(update, HostUpdate::Retrying(_)),
+        "must not retry a bad address",
+    );
 }
 
 #[test]
@@ -177,14 +177,15 @@ fn polling_pauses_while_nobody_looks_and_catches_up_after() {
         _ => None,
     });
     worker.send(HostCommand::SetPolling(false));
-    std::thread::sleep(Duration::from_millis(200));
-    while updates.try_recv().is_ok() {}
-    std::thread::sleep(Duration::from_millis(600));
-    let mut refreshes = 0;
-    while let Ok(update) = updates.try_recv() {
-        refreshes += usize::from(matches!(update, HostUpdate::Domains(_)));
-    }
-    assert_eq!(refreshes, 0, "no refresh while polling is paused");
+    // A refresh already under way may still arrive: let two intervals pass (the time is the
+    // point), then six more intervals must bring none.
+    common::assert_no_update_within(&updates, Duration::from_millis(200), |_| false, "");
+    common::assert_no_update_within(
+        &updates,
+        Duration::from_millis(600),
+        |update| matches!(update, HostUpdate::Domains(_)),
+        "no refresh while polling is paused",
+    );
     worker.send(HostCommand::SetPolling(true));
     common::next_update(
         &updates,
@@ -204,7 +205,9 @@ fn domain_events_arrive_on_the_libvirt_event_thread() {
     // event loop would wait for it forever and never deliver an event.
     let context = glib::MainContext::default();
     let _owned = context.acquire().expect("own the default main context");
-    let session = HostSession::open("test:///default", &mut no_credentials()).expect("open");
+    // A fixture of its own: test:///default is one state shared by every connection of the
+    // process, and the other tests here read its `test` domain as running.
+    let session = HostSession::open(&common::demo_uri(), &mut no_credentials()).expect("open");
     let (sender, receiver) = std::sync::mpsc::channel();
     let sender = std::sync::Mutex::new(sender);
     let _watch = session
@@ -220,13 +223,13 @@ fn domain_events_arrive_on_the_libvirt_event_thread() {
         .expect("watch events");
     let domain = session
         .connection()
-        .lookup_domain_by_name("test")
-        .expect("domain test");
-    domain.suspend().expect("pause the test domain");
+        .lookup_domain_by_name("web-frontend")
+        .expect("domain web-frontend");
+    domain.suspend().expect("pause web-frontend");
     let (name, thread) = receiver
         .recv_timeout(Duration::from_secs(10))
         .expect("a lifecycle event");
-    assert_eq!(name, "test");
+    assert_eq!(name, "web-frontend");
     assert_eq!(thread.as_deref(), Some("libvirt-events"));
 }
 

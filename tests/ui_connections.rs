@@ -28,11 +28,18 @@ fn save_test_bed_connection(login: &common::SaslLogin) -> PathBuf {
     path
 }
 
+/// Hangar's items in the keyring. A search that finds nothing succeeds; one that could not
+/// ask the Secret Service fails, so "not in the keyring" never means "keyring gone".
 fn keyring_items() -> String {
     let output = Command::new("secret-tool")
         .args(["search", "--all", "service", "io.github.hangarvm.Hangar"])
         .output()
         .expect("run secret-tool");
+    assert!(
+        output.status.success(),
+        "secret-tool could not search the keyring: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -138,17 +145,13 @@ fn password_asked_once_then_kept_in_the_keyring() {
     };
     app.wait_for_names(60, &[&guest, "Running"])
         .expect("connected again");
-    let asked = common::run_atspi(&[
-        "wait-names",
-        "--pid",
-        &app.pid().to_string(),
-        "Hangar",
-        "1",
-        "Log In to Test bed",
-    ]);
+    // Connected means the question would have come before: one read that sees the guest
+    // and no login dialog.
+    let asked = app.wait_until_gone(10, &[&guest, "Running"], &["Log In to Test bed"]);
     assert!(
-        asked.is_err(),
-        "Hangar asked again although the password was saved"
+        asked.is_ok(),
+        "Hangar asked again although the password was saved: {}",
+        asked.unwrap_err()
     );
     app.screenshot("saved-connection-second-start");
     drop(app);
@@ -175,12 +178,7 @@ fn forget_saved_connections() {
 fn host_that_never_answers_leaves_the_window_responsive() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
     let port = listener.local_addr().expect("address").port();
-    std::thread::spawn(move || {
-        // Accept and hold every connection; never say a word.
-        let held: Vec<_> = listener.incoming().take(8).flatten().collect();
-        std::thread::sleep(Duration::from_secs(60));
-        drop(held);
-    });
+    let _server = common::SilentServer::hold(listener, 8);
     let Some(dir) = common::testbed_var("TESTBED_DIR") else {
         return;
     };
@@ -213,13 +211,17 @@ fn host_that_never_answers_leaves_the_window_responsive() {
     )
     .expect("the timeout is explained");
     app.screenshot("hung-host");
-    std::thread::sleep(Duration::from_millis(1200));
-    let text = std::fs::read_to_string(&report).expect("stall report");
-    let stall_ms: u64 = text
-        .trim()
-        .strip_prefix("max_stall_ms=")
-        .and_then(|value| value.parse().ok())
-        .expect("a stall figure");
+    // The app rewrites the report every second: wait for one written after all of the above.
+    let checked_until = std::time::SystemTime::now();
+    let stall_ms: u64 = common::wait_for(Duration::from_secs(10), || {
+        let written = std::fs::metadata(&report).ok()?.modified().ok()?;
+        if written <= checked_until {
+            return None;
+        }
+        let text = std::fs::read_to_string(&report).ok()?;
+        text.trim().strip_prefix("max_stall_ms=")?.parse().ok()
+    })
+    .expect("a stall report written after the timeout message");
     eprintln!("longest main loop stall while a host hung: {stall_ms} ms");
     assert!(stall_ms < 500, "the window froze for {stall_ms} ms");
 }

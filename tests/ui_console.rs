@@ -47,14 +47,15 @@ fn console_opens_from_the_list_and_reconnects_after_the_guest_restarts() {
     app.wait_for_names(30, &["Guest Is Not Running"])
         .expect("the tab says the guest stopped");
     common::admin_virsh(&["start", &guest]);
-    // The tab follows the domain's events and connects again by itself.
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let gone = atspi(&["wait-names", "1", "Guest Is Not Running"]);
+    // The tab follows the domain's events and connects again by itself. The guest's name,
+    // read in the same walk, shows the app is alive and the reader sees it.
+    let gone = app.wait_until_gone(30, &[&guest], &["Guest Is Not Running"]);
     let shot = app.screenshot("console-after-restart");
     assert!(
-        gone.is_err(),
-        "the console did not come back: {}",
-        shot.display()
+        gone.is_ok(),
+        "the console did not come back: {}\n{}",
+        shot.display(),
+        gone.unwrap_err()
     );
     common::wait_for_guest_screen(&app, "console-after-restart");
 }

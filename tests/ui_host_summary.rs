@@ -57,7 +57,18 @@ fn save_screenshot(window: &gtk::Window, name: &str) {
         .expect("save screenshot");
 }
 
-/// Runs the main loop for about `duration`, so timers fire and frames draw.
+/// Runs the main loop until the window is drawn (mapped, with a size) and nothing is pending.
+fn settle(window: &gtk::Window) {
+    use gtk::prelude::*;
+    let context = gtk::glib::MainContext::default();
+    let drawn = common::wait_for(Duration::from_secs(10), || {
+        while context.iteration(false) {}
+        (window.is_mapped() && window.width() > 0).then_some(())
+    });
+    assert!(drawn.is_some(), "the window was never drawn");
+}
+
+/// Runs the main loop for about `duration`: for claims about what does not happen over it.
 fn spin(duration: Duration) {
     let context = gtk::glib::MainContext::default();
     let deadline = std::time::Instant::now() + duration;
@@ -130,10 +141,10 @@ fn shows_the_demo_host() {
             "{expected:?} not in {shown:?}"
         );
     }
-    spin(Duration::from_millis(500));
+    settle(&window);
     save_screenshot(&window, "host-summary");
     scroll_to_end(page.upcast_ref());
-    spin(Duration::from_millis(500));
+    settle(&window);
     save_screenshot(&window, "host-summary-end");
     page.set_host(None);
     window.close();
@@ -167,11 +178,18 @@ fn follows_a_real_hosts_usage() {
         "{texts:?}"
     );
     save_screenshot(&window, "host-summary-real");
-    // Off screen, the page stops asking.
+    // Off screen, the page stops asking: over more than two of its 2 s intervals (the period
+    // is the point), then it asks again once shown, so the pause was not a dead page.
     window.set_visible(false);
     let before = page.usage_history().0.len();
     spin(Duration::from_secs(5));
     assert_eq!(page.usage_history().0.len(), before, "polled while hidden");
+    window.set_visible(true);
+    let resumed = common::wait_for(Duration::from_secs(30), || {
+        while context.iteration(false) {}
+        (page.usage_history().0.len() > before).then_some(())
+    });
+    assert!(resumed.is_some(), "no sample once shown again");
     page.set_host(None);
     window.close();
 }

@@ -98,13 +98,10 @@ fn search_finds_a_domain_by_part_of_its_name() {
     let found = app.wait_for_names(20, &["media-jellyfin", "1 virtual machine"]);
     app.screenshot("search");
     found.expect("the search finds the row");
-    let gone = common::run_atspi(&[
-        "wait-names",
-        "--pid",
-        &app.pid().to_string(),
-        "Hangar",
-        "1",
-        "backup-restic",
-    ]);
-    assert!(gone.is_err(), "rows that do not match are hidden");
+    let hidden = app.wait_until_gone(10, &["media-jellyfin"], &["backup-restic"]);
+    assert!(
+        hidden.is_ok(),
+        "rows that do not match are hidden: {}",
+        hidden.unwrap_err()
+    );
 }

@@ -5,12 +5,17 @@ set -euo pipefail
 
 BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
 # The storage and network drivers: the wizards create pools and networks on the host.
+# openssh-client: consoles of qemu+ssh hosts go through `ssh -W`.
 RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-storage
-  libvirt-daemon-driver-network libvirt-clients qemu-system-x86)
+  libvirt-daemon-driver-network libvirt-clients qemu-system-x86 openssh-client)
+# Every program the code runs must come from one of these (tests/install_deps.rs checks):
+# x11-xserver-utils has xsetroot, x11-utils xdpyinfo and xev, xorriso makes test ISOs, gdb
+# prints a hung app's threads in failure messages.
 TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools dbus dbus-x11
   desktop-file-utils appstream imagemagick xdotool at-spi2-core python3-pyatspi python3-gi
   gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
-  tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe)
+  tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe
+  x11-xserver-utils x11-utils xorriso gdb polkitd)
 BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
   libvirt-daemon-driver-storage libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 
@@ -40,4 +45,9 @@ echo "Installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${BACKPORTS[@]}"
-$SUDO apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+# The rest from bookworm itself (the backports are installed above).
+others=()
+for pkg in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  [[ " ${BACKPORTS[*]} " == *" $pkg "* ]] || others+=("$pkg")
+done
+$SUDO apt-get install -y -qq --no-install-recommends "${others[@]}"

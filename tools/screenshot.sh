@@ -15,7 +15,23 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n $window ]] || { echo "screenshot: no window from Hangar" >&2; exit 1; }
-sleep "${SCREENSHOT_DELAY:-2}"
 mkdir -p "$(dirname "$out")"
-import -window "$window" "$out"
+# Saved once two captures half a second apart are the same: the window has finished drawing
+# (list loaded, animations over). At most SCREENSHOT_TIMEOUT seconds (default 20). Compared as
+# PPM, which carries no timestamps.
+shots=$(mktemp -d)
+trap 'rm -rf "$shots"; kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true' EXIT
+import -window "$window" "$shots/previous.ppm"
+deadline=$((SECONDS + ${SCREENSHOT_TIMEOUT:-20}))
+while true; do
+  sleep 0.5
+  import -window "$window" "$shots/current.ppm"
+  if cmp -s "$shots/previous.ppm" "$shots/current.ppm"; then break; fi
+  if ((SECONDS >= deadline)); then
+    echo "screenshot: the window kept changing; saving the last capture" >&2
+    break
+  fi
+  mv "$shots/current.ppm" "$shots/previous.ppm"
+done
+import -window "$window" -define png:exclude-chunks=date,time "$out"
 echo "saved $out"

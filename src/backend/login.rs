@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::error::BackendError;
 use super::libvirt::ffi::{CredentialAnswer, CredentialKind, CredentialRequest};
@@ -156,7 +157,12 @@ pub struct Login {
     accepted: Option<PromptAnswer>,
     rejection: Option<String>,
     cancelled: bool,
+    /// Set by the worker to withdraw an open question (the host was closed or removed).
+    cancel: Arc<AtomicBool>,
 }
+
+/// How often a question waiting for the user checks whether it was withdrawn.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 impl Login {
     pub fn new(settings: LoginSettings, ui: Box<dyn LoginUi>) -> Self {
@@ -169,7 +175,13 @@ impl Login {
             accepted: None,
             rejection: None,
             cancelled: false,
+            cancel: Arc::default(),
         }
+    }
+
+    /// The flag that, once set, makes a waiting question give up as if cancelled.
+    pub fn set_cancel_flag(&mut self, cancel: Arc<AtomicBool>) {
+        self.cancel = cancel;
     }
 
     /// Starts a fresh attempt: answers typed for the previous one are forgotten.
@@ -312,10 +324,10 @@ impl Login {
             remember_default: self.settings.remember_password,
             reply,
         });
-        let answer = answer.recv();
+        let answer = self.wait_for_answer(&answer);
         self.ui.answered();
         match answer {
-            Ok(Some(typed)) => {
+            Some(Some(typed)) => {
                 self.typed = Some(typed.clone());
                 Some(typed)
             }
@@ -324,6 +336,21 @@ impl Login {
                 None
             }
         }
+    }
+
+    /// The user's answer; `None` when the question was dropped or withdrawn.
+    fn wait_for_answer(
+        &self,
+        answer: &mpsc::Receiver<Option<PromptAnswer>>,
+    ) -> Option<Option<PromptAnswer>> {
+        while !self.cancel.load(Ordering::Relaxed) {
+            match answer.recv_timeout(CANCEL_CHECK) {
+                Ok(answer) => return Some(answer),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     fn report_keyring_problem(&mut self, error: &secrets::SecretError) {

@@ -4,9 +4,15 @@
 //! The worker connects (asking for credentials through the UI when needed), serves the domain
 //! list, and after a lost connection or an unreachable host tries again with growing pauses.
 //! Each connection attempt runs on a short-lived thread of its own, so a host that accepts
-//! the connection and then never answers costs a timeout, not a frozen worker.
+//! the connection and then never answers costs a timeout, not a frozen worker. At most one
+//! such thread runs per host: after a timeout the next attempt waits for the old thread.
+//!
+//! Only a password that the host rejected leads to another try at once (asking the user,
+//! with the reason). A login refused without any password asked (polkit without an agent,
+//! no Kerberos ticket) or cancelled waits for the user; so does a host still unreachable
+//! after `max_retries` pauses that double each time.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
@@ -21,10 +27,13 @@ use super::domain::{DomainSummary, HostInfo};
 use super::error::{BackendError, ErrorKind};
 use super::libvirt::ffi::{CloseReason, DomainEvent};
 use super::libvirt::session::HostSession;
-use super::login::{CredentialPrompt, Login, LoginSettings, LoginUi};
+use super::login::{CredentialPrompt, Login, LoginSettings};
 use super::summary::HostSummary;
 
+mod attempt;
 mod serving;
+
+use attempt::ChannelLoginUi;
 
 /// Tunables of a worker.
 #[derive(Debug, Clone)]
@@ -38,6 +47,9 @@ pub struct WorkerOptions {
     /// The first pause before trying again; it doubles up to `max_backoff`.
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// Automatic attempts after failures that may pass (network, timeout), in a row; then
+    /// the host waits for the user's Retry. Refused logins are never retried by themselves.
+    pub max_retries: u32,
 }
 
 impl Default for WorkerOptions {
@@ -48,6 +60,8 @@ impl Default for WorkerOptions {
             auto_reconnect: true,
             first_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
+            // 1 + 2 + 4 + … s, then a minute apart: about 8 minutes of trying.
+            max_retries: 12,
         }
     }
 }
@@ -164,6 +178,8 @@ impl HostWorker {
             options,
             login,
             attempts: Cell::new(0),
+            running: RefCell::default(),
+            spare_login: RefCell::default(),
             polling: Cell::new(true),
             inbox: inbox_receiver,
             inbox_sender: inbox.clone(),
@@ -212,37 +228,6 @@ impl Drop for HostWorker {
     }
 }
 
-/// Login questions go to the UI as updates; the worker learns that its clock must pause.
-struct ChannelLoginUi {
-    updates: async_channel::Sender<HostUpdate>,
-    inbox: Mutex<mpsc::Sender<Inbox>>,
-}
-
-impl ChannelLoginUi {
-    fn tell_worker(&self, message: Inbox) {
-        if let Ok(inbox) = self.inbox.lock() {
-            let _ = inbox.send(message);
-        }
-    }
-}
-
-impl LoginUi for ChannelLoginUi {
-    fn ask(&self, prompt: CredentialPrompt) {
-        self.tell_worker(Inbox::Asking(true));
-        let _ = self
-            .updates
-            .send_blocking(HostUpdate::CredentialsNeeded(prompt));
-    }
-
-    fn answered(&self) {
-        self.tell_worker(Inbox::Asking(false));
-    }
-
-    fn notice(&self, message: String) {
-        let _ = self.updates.send_blocking(HostUpdate::Notice(message));
-    }
-}
-
 /// How a connected period or a failed attempt ended.
 enum Outcome {
     /// Asked to stop, or the UI went away.
@@ -258,6 +243,10 @@ struct WorkerRun {
     options: WorkerOptions,
     login: LoginSettings,
     attempts: Cell<u64>,
+    /// The attempt thread that still runs (one that timed out, until it ends).
+    running: RefCell<Option<attempt::RunningAttempt>>,
+    /// The login state between attempts (answers the host accepted, what was tried).
+    spare_login: RefCell<Option<Login>>,
     polling: Cell<bool>,
     inbox: mpsc::Receiver<Inbox>,
     inbox_sender: mpsc::Sender<Inbox>,
@@ -266,16 +255,12 @@ struct WorkerRun {
 
 impl WorkerRun {
     fn run(self) {
-        let mut login = None;
         let mut failures = 0u32;
         loop {
-            // A timed-out attempt keeps its login state; the next attempt starts afresh.
-            let current_login = login.take().unwrap_or_else(|| self.new_login());
-            let (outcome, returned) = self.connect_and_serve(current_login, &mut failures);
-            login = returned;
+            let outcome = self.connect_and_serve(&mut failures);
             let wait = match outcome {
-                Outcome::Stop => return self.send(HostUpdate::Stopped),
-                Outcome::TryAgain(error) if self.options.auto_reconnect => {
+                Outcome::Stop => return self.stop(),
+                Outcome::TryAgain(error) if self.may_retry(failures) => {
                     self.send(HostUpdate::Failed(error));
                     let pause = self.backoff(failures);
                     self.send(HostUpdate::Retrying(pause));
@@ -283,95 +268,52 @@ impl WorkerRun {
                 }
                 Outcome::TryAgain(error) | Outcome::WaitForRetry(error) => {
                     self.send(HostUpdate::Failed(error));
+                    // The user asks for the next attempt, which starts a new series.
+                    failures = 0;
                     None
                 }
             };
             if !self.pause(wait) {
-                return self.send(HostUpdate::Stopped);
+                return self.stop();
             }
         }
     }
 
+    /// Automatic retries stop after `max_retries` failures in a row.
+    fn may_retry(&self, failures: u32) -> bool {
+        self.options.auto_reconnect && failures <= self.options.max_retries
+    }
+
+    fn stop(&self) {
+        self.cancel_running();
+        self.send(HostUpdate::Stopped);
+    }
+
     /// One attempt, and if it connects, the connected period until it ends.
-    fn connect_and_serve(&self, login: Login, failures: &mut u32) -> (Outcome, Option<Login>) {
+    fn connect_and_serve(&self, failures: &mut u32) -> Outcome {
         self.send(HostUpdate::Phase(ConnectPhase::Opening));
-        let (result, login) = match self.attempt(login) {
+        let (result, login) = match self.attempt() {
             Ok(done) => done,
             Err(outcome) => {
                 *failures += 1;
-                return (outcome, None);
+                return outcome;
             }
         };
+        let cancelled = login.was_cancelled();
+        self.spare_login.replace(Some(login));
         let session = match result {
             Ok(session) => session,
             Err(error) => {
                 *failures += 1;
-                let outcome = if login.was_cancelled() || !is_transient(&error) {
+                return if cancelled || !is_transient(&error) {
                     Outcome::WaitForRetry(error)
                 } else {
                     Outcome::TryAgain(error)
                 };
-                return (outcome, Some(login));
             }
         };
         *failures = 0;
-        (self.serve(&session), Some(login))
-    }
-
-    /// Opens the connection on a thread of its own, answering login questions, within the
-    /// timeout (which stops while the user is being asked). Retries rejected credentials.
-    fn attempt(&self, mut login: Login) -> Result<AttemptResult, Outcome> {
-        let number = self.attempts.get() + 1;
-        self.attempts.set(number);
-        let uri = self.uri.clone();
-        let inbox = self.inbox_sender.clone();
-        let updates = self.updates.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("open {uri}"))
-            .spawn(move || {
-                let result = open_with_login(&uri, &mut login, &updates);
-                let _ = inbox.send(Inbox::Attempted(number, Box::new((result, login))));
-            });
-        if let Err(error) = spawned {
-            return Err(Outcome::WaitForRetry(BackendError::new(
-                ErrorKind::Other,
-                error.to_string(),
-            )));
-        }
-        self.wait_for_attempt(number)
-    }
-
-    fn wait_for_attempt(&self, number: u64) -> Result<AttemptResult, Outcome> {
-        let mut deadline = Some(Instant::now() + self.options.connect_timeout);
-        loop {
-            let message = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match self.inbox.recv_timeout(left) {
-                        Ok(message) => message,
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            return Err(Outcome::TryAgain(self.timeout_error()))
-                        }
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Outcome::Stop),
-                    }
-                }
-                None => match self.inbox.recv() {
-                    Ok(message) => message,
-                    Err(_) => return Err(Outcome::Stop),
-                },
-            };
-            match message {
-                Inbox::Attempted(id, result) if id == number => return Ok(*result),
-                // A late result of an attempt that timed out is dropped, closing it.
-                Inbox::Attempted(..) | Inbox::Closed(_) | Inbox::Event(_) => {}
-                Inbox::Asking(true) => deadline = None,
-                Inbox::Asking(false) => {
-                    deadline = Some(Instant::now() + self.options.connect_timeout);
-                }
-                Inbox::Command(HostCommand::Stop) => return Err(Outcome::Stop),
-                Inbox::Command(_) => {}
-            }
-        }
+        self.serve(&session)
     }
 
     fn new_login(&self) -> Login {
@@ -412,6 +354,7 @@ impl WorkerRun {
             match message {
                 Inbox::Command(HostCommand::Stop) => return false,
                 Inbox::Command(HostCommand::Retry) => return true,
+                Inbox::Attempted(number, result) => self.late_result(number, *result),
                 _ => {}
             }
         }
@@ -424,35 +367,6 @@ impl WorkerRun {
 
     fn send(&self, update: HostUpdate) {
         let _ = self.updates.send_blocking(update);
-    }
-}
-
-/// Opens `uri`, asking again after rejected credentials until it works or the user gives up.
-fn open_with_login(
-    uri: &str,
-    login: &mut Login,
-    updates: &async_channel::Sender<HostUpdate>,
-) -> Result<HostSession, BackendError> {
-    loop {
-        login.begin_attempt();
-        let mut asked = false;
-        let mut answer = |request: &_| {
-            if !asked {
-                asked = true;
-                let _ = updates.send_blocking(HostUpdate::Phase(ConnectPhase::LoggingIn));
-            }
-            login.answer(request)
-        };
-        match HostSession::open(uri, &mut answer) {
-            Ok(session) => {
-                login.succeeded();
-                return Ok(session);
-            }
-            Err(error) if error.kind == ErrorKind::AuthFailed && !login.was_cancelled() => {
-                login.rejected(&error);
-            }
-            Err(error) => return Err(error),
-        }
     }
 }
 

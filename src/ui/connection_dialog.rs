@@ -119,6 +119,7 @@ mod imp {
             dialog.set_default_widget(Some(&*self.save_button));
             dialog.connect_form_signals();
             dialog.refresh();
+            crate::ui::a11y::name_controls(&*dialog);
         }
     }
 

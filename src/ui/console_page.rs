@@ -105,6 +105,7 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.obj().setup_controls();
+            crate::ui::a11y::name_controls(&*self.obj());
         }
 
         fn dispose(&self) {

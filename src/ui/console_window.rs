@@ -74,6 +74,7 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             self.obj().setup();
+            crate::ui::a11y::name_controls(&*self.obj());
         }
     }
 
@@ -163,6 +164,19 @@ impl ConsoleWindow {
             );
             imp.function_keys.append_item(&item);
         }
+        // Each tab brings a close button named only by its tooltip.
+        imp.tab_view.connect_page_attached(glib::clone!(
+            #[weak(rename_to = window)]
+            self,
+            move |_, _, _| {
+                let window = window.downgrade();
+                glib::idle_add_local_once(move || {
+                    if let Some(window) = window.upgrade() {
+                        crate::ui::a11y::name_controls(&*window.imp().tab_bar);
+                    }
+                });
+            }
+        ));
         imp.tab_view.connect_selected_page_notify(glib::clone!(
             #[weak(rename_to = window)]
             self,
@@ -224,6 +238,11 @@ impl ConsoleWindow {
         imp.title.set_title(&title);
         imp.title
             .set_subtitle(&domain.as_ref().map(Domain::host_name).unwrap_or_default());
+        // What window lists and screen readers call the window.
+        self.set_title(Some(&crate::i18n::gettext_f(
+            "{name} — Console",
+            &[("name", &title)],
+        )));
         if let Some(page) = self.current_page() {
             page.set_fit_to_window(imp.fit_button.is_active());
         }

@@ -45,6 +45,11 @@ mod imp {
     }
 
     impl ObjectImpl for CredentialsDialog {
+        fn constructed(&self) {
+            self.parent_constructed();
+            crate::ui::a11y::name_controls(&*self.obj());
+        }
+
         fn dispose(&self) {
             // Closing the window any way at all must release the waiting worker.
             if let Some(prompt) = self.prompt.take() {

@@ -141,6 +141,7 @@ fn confirm_force_off(window: &Window, domains: Vec<Domain>) {
             run(&window, domains.clone(), DomainAction::ForceOff);
         }
     });
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }
 
@@ -150,6 +151,7 @@ fn ask_new_name(window: &Window, domains: Vec<Domain>) {
         .text(domain.name())
         .activates_default(true)
         .build();
+    crate::ui::a11y::set_label(&entry, &gettext("New Name"));
     let dialog = adw::MessageDialog::new(
         Some(window),
         Some(&gettext_f("Rename “{name}”", &[("name", &domain.name())])),
@@ -181,6 +183,7 @@ fn ask_new_name(window: &Window, domains: Vec<Domain>) {
             run(&window, vec![domain.clone()], DomainAction::Rename(name));
         }
     });
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }
 
@@ -243,5 +246,6 @@ fn show_delete_dialog(window: &Window, domains: Vec<Domain>, disks: Vec<String>)
             run(&window, domains.clone(), action);
         }
     });
+    crate::ui::a11y::name_controls(&dialog);
     dialog.present();
 }

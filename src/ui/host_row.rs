@@ -75,6 +75,11 @@ impl HostRow {
             row,
             move |host| row.show_status(host)
         ));
+        host.connect_name_notify(glib::clone!(
+            #[weak]
+            row,
+            move |host| row.show_status(host)
+        ));
         row.show_status(host);
         imp.menu_button.set_menu_model(Some(&host_menu(host)));
         imp.host.replace(Some(host.clone()));
@@ -95,6 +100,11 @@ impl HostRow {
             HostStatus::Failed => gettext("Connection failed"),
         };
         imp.status_label.set_label(&text);
+        // The row is a list item: a screen reader reads its name, not the labels inside.
+        let name = gettext("{host}, {status}")
+            .replace("{host}", &host.name())
+            .replace("{status}", &text);
+        crate::ui::a11y::set_label(self, &name);
         let connecting = status == HostStatus::Connecting;
         imp.spinner.set_visible(connecting);
         imp.spinner.set_spinning(connecting);

@@ -1,5 +1,6 @@
 //! The user interface: one window or widget per file, each with its `.ui` template.
 
+pub mod a11y;
 mod connection_dialog;
 mod console_page;
 mod console_window;

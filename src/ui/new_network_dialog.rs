@@ -122,6 +122,7 @@ mod imp {
             dialog.connect_form_signals();
             dialog.refresh();
             GtkWindowExt::set_focus(&*dialog, Some(&*self.name_row));
+            crate::ui::a11y::name_controls(&*dialog);
         }
     }
 

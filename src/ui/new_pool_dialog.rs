@@ -113,6 +113,7 @@ mod imp {
             dialog.connect_form_signals();
             dialog.type_changed();
             GtkWindowExt::set_focus(&*dialog, Some(&*self.name_row));
+            crate::ui::a11y::name_controls(&*dialog);
         }
     }
 

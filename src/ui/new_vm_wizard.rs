@@ -244,6 +244,7 @@ mod imp {
             wizard.connect_system_signals();
             wizard.connect_network_signals();
             wizard.connect_review_signals();
+            crate::ui::a11y::name_controls(&*wizard);
         }
     }
 

@@ -104,6 +104,7 @@ pub(super) mod imp {
             window.setup_host_selection();
             window.connect_showing_summary_notify(|window| window.show_content_page());
             window.show_content_page();
+            crate::ui::a11y::name_controls(&*window);
         }
     }
 

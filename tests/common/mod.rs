@@ -28,6 +28,20 @@ pub fn testbed_var(name: &str) -> Option<String> {
     }
 }
 
+/// Whether `program` is on PATH. A missing one skips the check, except under
+/// HANGAR_REQUIRE_TESTBED (`make test`), where tools/install-deps.sh should have installed it.
+pub fn have_program(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| dir.join(program).is_file()) {
+        return true;
+    }
+    if std::env::var_os("HANGAR_REQUIRE_TESTBED").is_some() {
+        panic!("{program} is not installed: run tools/install-deps.sh");
+    }
+    eprintln!("skipped: {program} is not installed (tools/install-deps.sh installs it)");
+    false
+}
+
 pub fn demo_fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/demo/demo-host.xml")
 }
@@ -147,6 +161,23 @@ impl RunningApp {
         let mut args = vec!["wait-names", "--pid", &pid, "Hangar", &timeout];
         args.extend_from_slice(names);
         run_atspi(&args).map_err(|dump| format!("{dump}\n{}\n{}", self.log(), self.stacks()))
+    }
+
+    /// Waits until none of `absent` is on screen while all of `present` are, read in the same
+    /// walk of the app's tree: a crashed app or a broken reader never passes as "absent".
+    pub fn wait_until_gone(
+        &self,
+        timeout_s: u32,
+        present: &[&str],
+        absent: &[&str],
+    ) -> Result<String, String> {
+        let pid = self.pid().to_string();
+        let timeout = timeout_s.to_string();
+        let mut args = vec!["wait-gone", "--pid", &pid, "Hangar", &timeout, "--present"];
+        args.extend_from_slice(present);
+        args.push("--absent");
+        args.extend_from_slice(absent);
+        run_atspi(&args)
     }
 
     /// Where the on-screen element called `name` is on the screen (AT-SPI).
@@ -275,6 +306,7 @@ pub fn quick_options() -> hangar::backend::worker::WorkerOptions {
         auto_reconnect: true,
         first_backoff: Duration::from_millis(300),
         max_backoff: Duration::from_secs(2),
+        max_retries: 30,
     }
 }
 
@@ -324,6 +356,71 @@ pub fn next_update<T>(
         }
         if std::time::Instant::now() > deadline {
             panic!("nothing matched within {timeout:?}; saw {seen:#?}");
+        }
+    }
+}
+
+/// Reads updates for `period` and fails on one that `forbidden` matches, or when the worker
+/// ended: "nothing happened" must not be a dead worker. The period is the point here (the
+/// claim is that nothing comes during it), not a wait for something.
+pub fn assert_no_update_within(
+    updates: &async_channel::Receiver<hangar::backend::worker::HostUpdate>,
+    period: Duration,
+    forbidden: impl Fn(&hangar::backend::worker::HostUpdate) -> bool,
+    why: &str,
+) {
+    let deadline = Instant::now() + period;
+    while Instant::now() < deadline {
+        match updates.try_recv() {
+            Ok(update) => assert!(!forbidden(&update), "{why}, got {update:?}"),
+            Err(async_channel::TryRecvError::Empty) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(async_channel::TryRecvError::Closed) => {
+                panic!("the worker ended while checking that {why}")
+            }
+        }
+    }
+}
+
+/// Keeps connections a test's fake server accepted open until dropped (at the end of the
+/// test), like a wedged daemon that never answers.
+pub struct SilentServer {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    /// Accepts up to `count` connections on `listener` and never says a word.
+    pub fn hold(listener: std::net::TcpListener, count: usize) -> Self {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+            let mut held = Vec::new();
+            // Accept until released; recv_timeout is the pause between accepts.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                released.recv_timeout(Duration::from_millis(20))
+            {
+                if held.len() < count {
+                    held.extend(listener.accept().ok());
+                }
+            }
+            drop(held);
+        });
+        Self {
+            release: Some(release),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

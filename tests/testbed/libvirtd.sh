@@ -14,6 +14,12 @@
 #                              chains libvirt added for those networks
 #   testbed_dump_libvirtd_logs print the log tails to stderr (run.sh does this on a failed start)
 #
+# polkit: libvirtd's read-write unix socket uses auth "polkit", decided by a private polkitd
+# on a private system bus (root clients, such as the admin virsh, bypass polkit). A client
+# reaches it as user nobody through HANGAR_TEST_POLKIT_URI (qemu+ext, a proxy that drops to
+# nobody before connecting); no polkit agent runs, so its login fails without any question
+# (VIR_ERR_AUTH_UNAVAILABLE), as on a desktop without an authentication agent.
+#
 # Tests running under run.sh can execute this file (TESTBED_DIR comes from their environment):
 #   bash tests/testbed/libvirtd.sh restart|stop|launch
 # After that the daemon PID is in "$TESTBED_DIR/libvirt/libvirtd.pid" (HANGAR_TEST_LIBVIRTD_PID
@@ -52,6 +58,7 @@ testbed_start_libvirtd() {
   _testbed_write_network_conf "$lv"
   _testbed_note_firewall "$lv"
   _testbed_create_sasl_user "$lv"
+  _testbed_start_polkit "$lv"
   _testbed_caps_cache_restore "$lv"
   _testbed_start_namespace "$lv"
   testbed_launch_libvirtd
@@ -68,6 +75,7 @@ testbed_start_libvirtd() {
   export HANGAR_TEST_LIBVIRTD_PID
   HANGAR_TEST_LIBVIRTD_PID=$(<"$lv/libvirtd.pid")
   export HANGAR_TEST_LIBVIRTD_LOG=$lv/libvirtd.log
+  export HANGAR_TEST_POLKIT_URI="qemu+ext:///system?command=$lv/polkit/connect-as-nobody"
 }
 
 testbed_stop_libvirtd() {
@@ -87,7 +95,8 @@ testbed_launch_libvirtd() {
   fi
   rm -f "$lv/libvirtd.pid"
   # Stdio goes to a file: a test capturing our output must not wait on the daemon.
-  SASL_CONF_PATH=$lv/sasl nsenter --target "$holder" --mount -- \
+  DBUS_SYSTEM_BUS_ADDRESS=$(<"$lv/polkit/bus-address") SASL_CONF_PATH=$lv/sasl \
+    nsenter --target "$holder" --mount -- \
     "$(_testbed_python)" -c "$_TESTBED_REAPER" "$lv/libvirtd.pid" \
     libvirtd --listen -f "$lv/etc/libvirtd.conf" -p "$lv/libvirtd-pidfile" \
     </dev/null >>"$lv/libvirtd.log" 2>&1 &
@@ -206,8 +215,87 @@ listen_addr = "127.0.0.1"
 auth_tcp = "sasl"
 unix_sock_dir = "$1/sock"
 auth_unix_ro = "none"
-auth_unix_rw = "none"
+# Root (the test bed's own virsh) bypasses polkit; others need its yes (see the top).
+auth_unix_rw = "polkit"
+unix_sock_rw_perms = "0777"
 EOF
+}
+
+# A private system bus with polkitd on it, for libvirtd only (DBUS_SYSTEM_BUS_ADDRESS), and
+# the proxy behind HANGAR_TEST_POLKIT_URI.
+_testbed_start_polkit() {
+  local lv=$1 dir=$1/polkit bus pid
+  mkdir -p "$dir"
+  # Abstract: polkitd drops to its own user, which cannot enter our 0700 dirs.
+  bus="unix:abstract=/hangar-testbed/$(basename "$TESTBED_DIR")"
+  echo "$bus" >"$dir/bus-address"
+  cat >"$dir/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>$bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="method_return"/>
+    <allow send_type="signal"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+EOF
+  dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile </dev/null >>"$dir/bus.log" 2>&1 &
+  pid=$!
+  testbed_add_pid "$pid"
+  testbed_wait_for -p "$pid" 10 "the private system bus" _testbed_bus_has "$bus" org.freedesktop.DBus
+  DBUS_SYSTEM_BUS_ADDRESS=$bus /usr/lib/polkit-1/polkitd --no-debug </dev/null >>"$dir/polkitd.log" 2>&1 &
+  pid=$!
+  testbed_add_pid "$pid"
+  testbed_wait_for -p "$pid" 10 "polkitd on the private bus" \
+    _testbed_bus_has "$bus" org.freedesktop.PolicyKit1
+  _testbed_write_polkit_proxy "$lv"
+}
+
+_testbed_bus_has() {
+  DBUS_SYSTEM_BUS_ADDRESS=$1 dbus-send --system --print-reply --dest=org.freedesktop.DBus / \
+    org.freedesktop.DBus.NameHasOwner "string:$2" | grep -q 'boolean true'
+}
+
+# libvirt's ext transport runs this with the connection on its stdin/stdout. It enters the
+# socket dir as root (our dirs are 0700), becomes nobody, connects, then copies both ways.
+_testbed_write_polkit_proxy() {
+  cat >"$1/polkit/connect-as-nobody" <<EOF
+#!$(_testbed_python)
+import os, selectors, socket, sys
+os.chdir("$1/sock")
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("libvirt-sock")
+sel = selectors.DefaultSelector()
+sel.register(0, selectors.EVENT_READ)
+sel.register(sock, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj == 0:
+            data = os.read(0, 65536)
+            if not data:
+                sys.exit(0)
+            sock.sendall(data)
+        else:
+            data = sock.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(1, data)
+EOF
+  chmod 0755 "$1/polkit/connect-as-nobody"
 }
 
 # Read by the QEMU driver as /etc/libvirt/qemu.conf inside the namespace.

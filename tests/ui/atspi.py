@@ -10,6 +10,8 @@ tests/testbed/desktop.sh starts (DISPLAY, AT_SPI_BUS_ADDRESS set).
   atspi.py extents [--pid PID] [--role ROLE] [--timeout S] APP NAME
   atspi.py type TEXT
   atspi.py key KEY...            (xdotool key names: Return, ctrl+n, Tab...)
+  atspi.py audit [--pid PID] [--window TITLE] APP
+  atspi.py rows [--pid PID] APP LIST
 
 APP is the application's accessible name (GTK uses the application name or
 the program name), compared case-insensitively; "*" means any application.
@@ -29,6 +31,13 @@ visible part with the pointer (xdotool), in its window or popover. As for a
 user, a click outside an open popover only closes it: send `key Escape` first.
 extents waits the same way and prints where its visible part is on the screen:
 "X Y WIDTH HEIGHT".
+
+audit reads every element of the app's windows (or of the window called TITLE), shown
+or not, and prints one line per interactive element (button, entry, check box, list
+item, menu item...) that has no name, GTK's fallback name (its type, "GtkToggleButton"),
+or an underscore left from a mnemonic ("_Retry"); exit status 1 if there is one.
+rows prints the names of the rows of the list called LIST that are on screen, one per
+line, and on stderr the time it took to find the list and to read them.
 
 Results go to stdout, diagnostics to stderr. Exit status: 0 success,
 1 timeout / not found, 2 usage error.
@@ -279,6 +288,37 @@ def cmd_wait_names(args):
     return 1
 
 
+def cmd_wait_gone(args):
+    """Waits until no --absent name is on screen while every --present one is, in the same
+    walk: a crashed app or a reader that sees nothing finds no present name, so it never
+    passes for an absence."""
+    present, absent = set(args.present), set(args.absent)
+
+    def on_screen(nodes):
+        seen = set()
+        for n in nodes:
+            if n.on_screen:
+                seen |= n.labels()
+        return seen
+
+    def done(nodes):
+        seen = on_screen(nodes)
+        return present <= seen and not (absent & seen)
+
+    ok, nodes, apps = poll(args.app, args.pid, args.timeout, done)
+    if ok:
+        return 0
+    if not apps:
+        print(f"atspi.py: no application {args.app!r} after {args.timeout}s (crashed?); "
+              f"registered: {describe_apps()}", file=sys.stderr)
+        return 1
+    seen = on_screen(nodes)
+    print(f"atspi.py: after {args.timeout}s still shown: {sorted(absent & seen)}; "
+          f"present missing: {sorted(present - seen)}", file=sys.stderr)
+    print_flat(nodes, sys.stdout)
+    return 1
+
+
 def cmd_dump(args):
     apps = find_apps(args.app, args.pid)
     if not apps:
@@ -381,6 +421,180 @@ def cmd_type(args):
     return 0
 
 
+# Roles a user acts on, which a screen reader must be able to name.
+INTERACTIVE_ROLES = {
+    "push button", "toggle button", "check box", "radio button", "entry", "password text",
+    "combo box", "list item", "menu item", "check menu item", "radio menu item", "switch",
+    "spin button", "link", "page tab", "slider",
+}
+
+
+def fallback_name(name):
+    """GTK 4.8 names an element after its type when nothing else names it."""
+    return len(name) > 3 and name[:3] in ("Gtk", "Adw") and name[3].isupper() and " " not in name
+
+
+def iter_tree(root, skip_roles=()):
+    """Yields (depth, role, name, accessible) for root and everything under it, depth first.
+
+    Only role, name and children are asked: each is one quick round trip, where the
+    interface list (read_node) costs GTK 4.8 several milliseconds. Children of elements
+    whose role is in skip_roles are not visited.
+    """
+    stack, seen = [(root, 0)], 0
+    while stack and seen < MAX_NODES:
+        acc, level = stack.pop()
+        try:
+            role, name = acc.get_role_name(), acc.get_name() or ""
+            count = 0
+            if level < MAX_DEPTH and role not in skip_roles:
+                count = min(acc.get_child_count(), MAX_CHILDREN)
+            children = [acc.get_child_at_index(i) for i in range(count)]
+        except GLib.Error:
+            continue
+        seen += 1
+        yield level, role, name, acc
+        stack.extend((child, level + 1) for child in reversed(children) if child is not None)
+
+
+def audit_problem(index, nodes):
+    level, role, name, _ = nodes[index]
+    if role not in INTERACTIVE_ROLES:
+        return None
+    if not name.strip() or fallback_name(name):
+        return "no name"
+    if "_" in name:
+        # Fine when the underscore is shown: some text inside the element has it too.
+        shown = set()
+        for deeper, _, text, _ in nodes[index + 1:]:
+            if deeper <= level:
+                break
+            shown.add(text)
+        if not any("_" in text and text in name for text in shown):
+            return "mnemonic underscore in the name"
+    return None
+
+
+def cmd_audit(args):
+    apps = find_apps(args.app, args.pid)
+    if not apps:
+        print(f"atspi.py: no application {args.app!r}; registered: {describe_apps()}",
+              file=sys.stderr)
+        return 1
+    problems, windows = [], []
+    for app in apps:
+        for i in range(app.get_child_count()):
+            window = app.get_child_at_index(i)
+            if window is None:
+                continue
+            title = window.get_name() or ""
+            if args.window is not None and title != args.window:
+                continue
+            windows.append(title)
+            nodes = list(iter_tree(window))
+            for index, (level, role, name, _) in enumerate(nodes):
+                problem = audit_problem(index, nodes)
+                if problem:
+                    path = " > ".join(n for n in ancestors(nodes, index) if n)
+                    problems.append(f"{title}: {role} {name!r} ({problem}) in {path}")
+    if not windows:
+        print(f"atspi.py: no window {args.window!r}", file=sys.stderr)
+        return 1
+    print(f"audited windows: {windows}", file=sys.stderr)
+    for line in problems:
+        print(line)
+    return 1 if problems else 0
+
+
+def ancestors(nodes, index):
+    """Names of the nearest named ancestors of nodes[index], outermost first, for context."""
+    level, names = nodes[index][0], []
+    for deeper, _, name, _ in reversed(nodes[:index]):
+        if deeper < level:
+            level = deeper
+            if name and not fallback_name(name):
+                names.append(name)
+    return list(reversed(names[:3]))
+
+
+def cmd_rows(args):
+    """Finds the list, then reads the names of its rows that are on screen.
+
+    GTK 4.8 keeps about two hundred rows of a long list view alive and exposes them all;
+    those out of view have no size. A screen reader speaks only what is shown.
+    """
+    started = time.monotonic()
+    target = None
+    for app in find_apps(args.app, args.pid):
+        target = find_list(app, args.list)
+        if target is not None:
+            break
+    if target is None:
+        print(f"atspi.py: no list {args.list!r}", file=sys.stderr)
+        return 1
+    found = time.monotonic()
+    top, bottom = viewport_of(target)
+    count = min(target.get_child_count(), MAX_NODES)
+    names = []
+    for index in range(count):
+        row = target.get_child_at_index(index)
+        r = Atspi.Component.get_extents(row, Atspi.CoordType.WINDOW)
+        if r.height > 0 and r.width > 0 and r.y < bottom and r.y + r.height > top:
+            names.append(row.get_name() or "")
+        elif names:
+            break  # the rows on screen are consecutive: past the last one
+    done = time.monotonic()
+    for name in names:
+        print(name)
+    print(f"rows: {len(names)} rows on screen of {count} exposed; found the list in "
+          f"{(found - started) * 1000:.0f} ms, read the rows in {(done - found) * 1000:.0f} ms",
+          file=sys.stderr)
+    return 0
+
+
+# Roles whose children never hold a list, not searched by find_list.
+LEAF_ROLES = {"label", "push button", "toggle button", "image", "scroll bar", "separator",
+              "list item", "list", "text", "entry", "check box", "combo box", "menu"}
+
+
+def find_list(root, name):
+    """The list called name under root: depth first, asking each element only its role,
+    and its name only if it is a list, to keep round trips few."""
+    stack = [(root, 0)]
+    while stack:
+        acc, level = stack.pop()
+        try:
+            role = acc.get_role_name()
+            if role == "list" and acc.get_name() == name:
+                return acc
+            if role in LEAF_ROLES or level >= MAX_DEPTH:
+                continue
+            count = min(acc.get_child_count(), MAX_CHILDREN)
+            children = [acc.get_child_at_index(i) for i in range(count)]
+        except GLib.Error:
+            continue
+        stack.extend((child, level + 1) for child in reversed(children) if child is not None)
+    return None
+
+
+def viewport_of(acc):
+    """(top, bottom) of what is visible of acc: its extents clipped by its ancestors'."""
+    r = Atspi.Component.get_extents(acc, Atspi.CoordType.WINDOW)
+    top, bottom = r.y, r.y + r.height
+    parent = acc.get_parent()
+    for _ in range(MAX_DEPTH):
+        if parent is None or parent.get_role_name() in ("frame", "dialog", "application"):
+            break
+        try:
+            p = Atspi.Component.get_extents(parent, Atspi.CoordType.WINDOW)
+            if p.width > 0 and p.height > 0:
+                top, bottom = max(top, p.y), min(bottom, p.y + p.height)
+        except GLib.Error:
+            pass  # a stack page: no extents of its own
+        parent = parent.get_parent()
+    return top, bottom
+
+
 def cmd_key(args):
     subprocess.run(["xdotool", "key", "--delay", "20", "--"] + args.keys, check=True)
     return 0
@@ -399,6 +613,14 @@ def main():
     p.add_argument("timeout", type=float)
     p.add_argument("names", nargs="+")
     p.set_defaults(func=cmd_wait_names)
+
+    p = sub.add_parser("wait-gone", parents=[common])
+    p.add_argument("app")
+    p.add_argument("timeout", type=float)
+    p.add_argument("--present", nargs="+", required=True,
+                   help="names that must be on screen in the same walk (proof of life)")
+    p.add_argument("--absent", nargs="+", required=True, help="names that must not be")
+    p.set_defaults(func=cmd_wait_gone)
 
     p = sub.add_parser("dump", parents=[common])
     p.add_argument("app")
@@ -425,6 +647,16 @@ def main():
     p = sub.add_parser("key")
     p.add_argument("keys", nargs="+")
     p.set_defaults(func=cmd_key)
+
+    p = sub.add_parser("audit", parents=[common])
+    p.add_argument("--window", help="only the window with this title")
+    p.add_argument("app")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("rows", parents=[common])
+    p.add_argument("app")
+    p.add_argument("list", help="the list's accessible name, e.g. 'Virtual Machines'")
+    p.set_defaults(func=cmd_rows)
 
     args = parser.parse_args()
     sys.exit(args.func(args))

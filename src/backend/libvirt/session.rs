@@ -7,7 +7,7 @@ use virt::connect::Connect;
 use virt::domain::Domain;
 use virt::sys;
 
-use super::ffi::{self, stats, ConnectionWatch, CredentialProvider, LibvirtError};
+use super::ffi::{self, stats, Connection, ConnectionWatch, CredentialProvider, LibvirtError};
 use crate::backend::details::XmlFacts;
 use crate::backend::domain::{format_version, DomainState, DomainSummary, HostInfo};
 use crate::backend::error::BackendError;
@@ -27,7 +27,7 @@ const KEEPALIVE_COUNT: u32 = 3;
 
 /// An open connection to one host.
 pub struct HostSession {
-    conn: Connect,
+    conn: Connection,
     /// Sizes of domains whose statistics lack them (drivers with partial bulk statistics,
     /// such as the test driver), fetched once per domain and refreshed by its events.
     sizes: RefCell<HashMap<String, DomainSize>>,

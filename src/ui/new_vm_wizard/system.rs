@@ -20,6 +20,9 @@ impl NewVmWizard {
             self,
             move |_| wizard.fill_os_list()
         ));
+        // Named from the start: GTK 4.8 exposes the pages not shown yet too, and a row
+        // without a title would be a nameless list item to a screen reader.
+        self.show_chosen_os();
     }
 
     /// Recognises the system from a new ISO image, and fills the list the first time.

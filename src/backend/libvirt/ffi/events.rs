@@ -6,10 +6,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
 
-use virt::connect::Connect;
 use virt::sys;
 
-use super::{init, optional_string, LibvirtError};
+use super::{init, optional_string, Connection, LibvirtError};
 
 /// What happened to a domain, as libvirt's event callbacks report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +62,7 @@ type CloseHandler = dyn Fn(CloseReason) + Send + Sync;
 /// Domain event callbacks and the close callback registered on one connection; dropping it
 /// deregisters them (they run on the libvirt event thread).
 pub struct ConnectionWatch {
-    conn: Connect,
+    conn: Connection,
     callback_ids: Vec<c_int>,
     close_registered: bool,
 }
@@ -72,13 +71,13 @@ impl ConnectionWatch {
     /// Registers `on_domain_event` for lifecycle, reboot, metadata, device and guest agent
     /// events of every domain and `on_close` for the connection's unexpected end.
     pub fn register(
-        conn: &Connect,
+        conn: &Connection,
         on_domain_event: impl Fn(DomainEvent) + Send + Sync + 'static,
         on_close: impl Fn(CloseReason) + Send + Sync + 'static,
     ) -> Result<Self, LibvirtError> {
         init();
         let mut watch = Self {
-            conn: conn.clone(),
+            conn: conn.try_clone()?,
             callback_ids: Vec::new(),
             close_registered: false,
         };

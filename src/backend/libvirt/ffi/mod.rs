@@ -6,13 +6,16 @@
 //! module gives each of them a small safe API; everything else uses `virt`'s own safe methods.
 
 mod addresses;
+mod connection;
 mod domain_stats;
 mod event_loop;
 mod events;
 mod node;
 
 pub use addresses::*;
+pub use connection::Connection;
 pub use domain_stats::*;
+pub use event_loop::{event_loop_status, EventLoopStatus, StartError};
 pub use events::*;
 #[cfg(test)]
 use node::field_name;
@@ -24,15 +27,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Once;
 
-use virt::connect::Connect;
 use virt::sys;
 
 use crate::backend::password::Password;
 
-/// An error as libvirt reported it: its numeric code and its own message.
+/// An error as libvirt reported it: its number (`virErrorNumber`), the part of libvirt that
+/// raised it (`virErrorDomain`) and its own message, kept as detail only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibvirtError {
     pub code: i32,
+    pub domain: i32,
     pub message: String,
 }
 
@@ -55,6 +59,7 @@ impl LibvirtError {
             };
             Self {
                 code: (*error).code,
+                domain: (*error).domain,
                 message,
             }
         }
@@ -63,6 +68,7 @@ impl LibvirtError {
     fn unknown() -> Self {
         Self {
             code: sys::VIR_ERR_INTERNAL_ERROR as i32,
+            domain: sys::VIR_FROM_NONE as i32,
             message: "an unknown libvirt error occurred".into(),
         }
     }
@@ -72,6 +78,7 @@ impl From<virt::error::Error> for LibvirtError {
     fn from(error: virt::error::Error) -> Self {
         Self {
             code: error.code().to_raw() as i32,
+            domain: error.domain().to_raw() as i32,
             message: error.message().to_owned(),
         }
     }
@@ -95,8 +102,9 @@ pub fn init() {
         virt::error::clear_error_callback();
         // SAFETY: a plain initialisation call without arguments; called once per process.
         unsafe { sys::virInitialize() };
-        if !event_loop::start() {
-            eprintln!("hangar: cannot start libvirt's event loop: no domain events or keepalives");
+        // Hangar works on without it (see `event_loop_status`); the reason goes to the log.
+        if let Err(error) = event_loop::start() {
+            eprintln!("hangar: {error}");
         }
     });
 }
@@ -154,10 +162,11 @@ const ASKED_CREDENTIALS: [c_int; 4] = [
 pub fn open_with_credentials(
     uri: &str,
     provider: &mut CredentialProvider<'_>,
-) -> Result<Connect, LibvirtError> {
+) -> Result<Connection, LibvirtError> {
     init();
     let uri = CString::new(uri).map_err(|_| LibvirtError {
         code: sys::VIR_ERR_INVALID_ARG as i32,
+        domain: sys::VIR_FROM_NONE as i32,
         message: "the connection address contains a NUL character".into(),
     })?;
     let mut credtypes = ASKED_CREDENTIALS;
@@ -174,8 +183,8 @@ pub fn open_with_credentials(
     if conn.is_null() {
         return Err(LibvirtError::last());
     }
-    // SAFETY: a non-NULL result is a new connection reference that `Connect` now owns.
-    Ok(unsafe { Connect::from_ptr(conn) })
+    // SAFETY: a non-NULL result is a new connection reference that `Connection` now owns.
+    Ok(unsafe { Connection::from_owned_ptr(conn) })
 }
 
 unsafe extern "C" fn answer_credentials(
