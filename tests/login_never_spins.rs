@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hangar::backend::error::ErrorKind;
-use hangar::backend::login::PromptAnswer;
+use hangar::backend::login::{PromptAnswer, TypedPassword};
 use hangar::backend::worker::{ConnectPhase, HostCommand, HostUpdate, HostWorker, WorkerOptions};
 
 static TURN: Mutex<()> = Mutex::new(());
@@ -74,60 +74,83 @@ fn quick_options() -> WorkerOptions {
     }
 }
 
+/// Runs the default main context (where the host model applies its updates) for `time`.
+fn run_main_context(context: &gtk::glib::MainContext, time: Duration) {
+    let until = Instant::now() + time;
+    while Instant::now() < until {
+        while context.iteration(false) {}
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn polkit_without_an_agent_is_tried_once_for_a_minute() {
+    use gtk::glib;
+    use hangar::model::{Host, HostStatus};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
     let Some(uri) = common::testbed_var("HANGAR_TEST_POLKIT_URI") else {
         return;
     };
     let _turn = turn();
-    // Quick pauses: a worker that retried this would try dozens of times in the minute.
-    let worker = HostWorker::start(uri, Default::default(), quick_options());
-    let updates = worker.updates();
-    let mut tally = Tally::default();
-    let first = common::next_update(&updates, PATIENCE, |update| match update {
-        HostUpdate::Failed(error) => Some(error),
-        other => {
-            tally.note(other);
-            None
+    let context = glib::MainContext::default();
+    let _owner = context.acquire().expect("own the main context");
+    // The host as the app has it, with the app's own retry settings (a worker that retried
+    // this would try about six times in the minute).
+    let host = Host::new(&uri);
+    let attempts = Rc::new(Cell::new(0u32));
+    let failures = Rc::new(Cell::new(0u32));
+    host.connect_status_notify({
+        let (attempts, failures) = (attempts.clone(), failures.clone());
+        move |host| match host.status() {
+            HostStatus::Connecting => attempts.set(attempts.get() + 1),
+            HostStatus::Failed => failures.set(failures.get() + 1),
+            _ => {}
         }
     });
+    host.connect_to_host();
+    let failed = Instant::now();
+    while failures.get() == 0 && failed.elapsed() < PATIENCE {
+        run_main_context(&context, Duration::from_millis(100));
+    }
+    assert_eq!(failures.get(), 1, "the login failed within {PATIENCE:?}");
     let (threads_after_failure, _) = threads();
-    let started = Instant::now();
     let mut most_threads = threads_after_failure;
     let mut most_opening = 0;
+    let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_secs(1));
-        tally.drain(&updates);
+        run_main_context(&context, Duration::from_secs(1));
         let (all, opening) = threads();
         most_threads = most_threads.max(all);
         most_opening = most_opening.max(opening);
     }
     let (threads_at_end, _) = threads();
+    let shown = host.error_message();
     println!(
-        "polkit host over 60 s: {} attempt(s), {} more failure update(s), {} retry pause(s), \
-         {} question(s); threads {threads_after_failure} after the failure, at most \
-         {most_threads}, {threads_at_end} at the end; opening threads at most {most_opening}",
-        tally.attempts.len(),
-        tally.failures.len(),
-        tally.pauses.len(),
-        tally.questions,
+        "polkit host over 60 s: {} attempt(s), {} failure(s); threads \
+         {threads_after_failure} after the failure, at most {most_threads}, \
+         {threads_at_end} at the end; opening threads at most {most_opening}",
+        attempts.get(),
+        failures.get(),
     );
-    println!("the host shows: {}", first.user_message());
-    assert_eq!(first.kind, ErrorKind::AuthUnavailable, "{first:?}");
-    assert!(first.user_message().contains("polkit"), "{first}");
-    assert_eq!(tally.attempts.len(), 1, "one attempt only");
-    assert!(tally.pauses.is_empty() && tally.failures.is_empty());
-    assert_eq!(tally.questions, 0, "nothing to ask: no password would help");
+    println!("the host shows: {shown}");
+    assert_eq!(attempts.get(), 1, "one attempt only");
+    assert_eq!(failures.get(), 1);
+    assert_eq!(host.status(), HostStatus::Failed);
+    assert!(shown.contains("polkit"), "{shown}");
     assert!(most_threads <= threads_after_failure, "threads grew");
     assert_eq!(most_opening, 0, "no attempt thread left running");
 
     // Retry is the user's: it tries exactly once more.
-    worker.send(HostCommand::Retry);
-    let again = common::next_update(&updates, PATIENCE, |update| match update {
-        HostUpdate::Failed(error) => Some(error),
-        _ => None,
-    });
-    assert_eq!(again.kind, ErrorKind::AuthUnavailable);
+    host.retry();
+    let retried = Instant::now();
+    while failures.get() < 2 && retried.elapsed() < PATIENCE {
+        run_main_context(&context, Duration::from_millis(100));
+    }
+    run_main_context(&context, Duration::from_secs(3));
+    assert_eq!((attempts.get(), failures.get()), (2, 2));
+    host.disconnect_from_host();
 }
 
 #[test]
@@ -138,7 +161,7 @@ fn a_rejected_typed_password_is_asked_for_again_with_the_reason() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let _turn = turn();
     let mut settings = common::login_settings(&login);
-    settings.typed_password = hangar::backend::password::Password::from("not-the-password").into();
+    settings.typed_password = TypedPassword::new(Some("not-the-password".into()));
     let worker = HostWorker::start(login.uri.clone(), settings, quick_options());
     let updates = worker.updates();
     let mut attempts = 0;
