@@ -38,7 +38,8 @@ fn secret_tool_search(more: &[&str]) -> (String, String) {
 
 /// Whether Hangar's listing has an item whose username is `key`.
 fn is_listed(key: &str) -> bool {
-    let (_, attributes) = secret_tool_search(&[]);
+    // Searched by key: listing every item races with the other tests deleting theirs.
+    let (_, attributes) = secret_tool_search(&["username", key]);
     attributes
         .lines()
         .any(|line| line.trim() == format!("attribute.username = {key}"))

@@ -128,6 +128,8 @@ pub enum StoreError {
     InvalidConnections(String),
     /// The file or its folder could not be written.
     Write { path: PathBuf, detail: String },
+    /// The disk (or the user's quota) is full; the file at this path was left as it was.
+    DiskFull(PathBuf),
 }
 
 impl StoreError {
@@ -144,6 +146,10 @@ impl StoreError {
             Self::Write { path, detail } => gettext_f(
                 "Your connections could not be saved to {path}: {detail}.",
                 &[("path", &path.display().to_string()), ("detail", detail)],
+            ),
+            Self::DiskFull(path) => gettext_f(
+                "Your connections could not be saved because the disk is full. The previous file {path} was left as it was; free some space, then try again.",
+                &[("path", &path.display().to_string())],
             ),
         }
     }
@@ -287,10 +293,15 @@ impl ConnectionStore {
         }
         check_ids(connections).map_err(StoreError::InvalidConnections)?;
         let text = encode(connections).map_err(|detail| self.write_error(detail))?;
-        create_private_dir(self.directory())
-            .map_err(|error| self.write_error(error.to_string()))?;
-        write_atomically(&self.path, text.as_bytes())
-            .map_err(|error| self.write_error(error.to_string()))
+        create_private_dir(self.directory()).map_err(|error| self.io_error(&error))?;
+        write_atomically(&self.path, text.as_bytes()).map_err(|error| self.io_error(&error))
+    }
+
+    fn io_error(&self, error: &io::Error) -> StoreError {
+        match error.raw_os_error() {
+            Some(libc::ENOSPC | libc::EDQUOT) => StoreError::DiskFull(self.path.clone()),
+            _ => self.write_error(error.to_string()),
+        }
     }
 
     fn directory(&self) -> &Path {
@@ -530,6 +541,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// Writes a private temporary file beside `path`, flushes it to disk, then renames it over
 /// `path`: a crash leaves either the old file or the new one, never half of one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    remove_stale_temp_files(path);
     let temp = temp_path(path);
     let written = write_new_private_file(&temp, bytes).and_then(|()| fs::rename(&temp, path));
     if written.is_err() {
@@ -541,11 +553,44 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or(FILE_NAME.as_ref());
-    let mut temp = OsString::from(".");
-    temp.push(name);
-    temp.push(format!(".{}.tmp", random_hex(6)));
+    let (prefix, suffix) = temp_affixes(path);
+    let mut temp = prefix;
+    temp.push(random_hex(6));
+    temp.push(suffix);
     path.with_file_name(temp)
+}
+
+/// A temporary file is `.NAME.` + random hex + `.tmp`.
+fn temp_affixes(path: &Path) -> (OsString, &'static str) {
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().unwrap_or(FILE_NAME.as_ref()));
+    prefix.push(".");
+    (prefix, ".tmp")
+}
+
+/// Temporary files left by a save that was cut short (the process killed, the power lost):
+/// only one Hangar runs per user, so any such file beside ours is a leftover.
+fn remove_stale_temp_files(path: &Path) {
+    let (prefix, suffix) = temp_affixes(path);
+    let (Some(prefix), Some(dir)) = (prefix.to_str(), path.parent()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_leftover = name
+            .to_str()
+            .is_some_and(|name| name.starts_with(prefix) && name.ends_with(suffix));
+        if is_leftover {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Mode 0600 from creation, so the content is never readable by others, not even briefly.

@@ -31,9 +31,11 @@ use super::login::{CredentialPrompt, Login, LoginSettings};
 use super::summary::HostSummary;
 
 mod attempt;
+mod busy;
 mod serving;
 
 use attempt::ChannelLoginUi;
+use busy::BusyClock;
 
 /// Tunables of a worker.
 #[derive(Debug, Clone)]
@@ -166,6 +168,7 @@ type AttemptResult = (Result<HostSession, BackendError>, Login);
 pub struct HostWorker {
     inbox: mpsc::Sender<Inbox>,
     updates: async_channel::Receiver<HostUpdate>,
+    busy: BusyClock,
 }
 
 impl HostWorker {
@@ -173,7 +176,9 @@ impl HostWorker {
     pub fn start(uri: String, login: LoginSettings, options: WorkerOptions) -> Self {
         let (inbox, inbox_receiver) = mpsc::channel();
         let (updates_sender, updates) = async_channel::unbounded();
+        let busy = BusyClock::default();
         let run = WorkerRun {
+            busy: busy.clone(),
             uri: uri.clone(),
             options,
             login,
@@ -194,7 +199,17 @@ impl HostWorker {
                 error.to_string(),
             )));
         }
-        Self { inbox, updates }
+        Self {
+            inbox,
+            updates,
+            busy,
+        }
+    }
+
+    /// While connected: how long the host has kept the worker waiting on the current call
+    /// (`None` when it is not waiting). Cheap, and never waits for the worker.
+    pub fn waiting_for_host(&self) -> Option<Duration> {
+        self.busy.busy_for()
     }
 
     /// The stream of updates; ends when the worker ends.
@@ -239,6 +254,8 @@ enum Outcome {
 }
 
 struct WorkerRun {
+    /// Set while the connected period works on a message (see `busy`).
+    busy: BusyClock,
     uri: String,
     options: WorkerOptions,
     login: LoginSettings,

@@ -27,6 +27,9 @@ use crate::backend::worker::{
 };
 use crate::i18n::gettext_f;
 
+/// How long a connected host may keep its worker waiting before it is shown as not answering.
+const NOT_ANSWERING_AFTER: Duration = Duration::from_secs(5);
+
 /// Where a host's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
 #[enum_type(name = "HangarHostStatus")]
@@ -55,6 +58,12 @@ mod imp {
         pub(super) error_message: RefCell<String>,
         #[property(get)]
         pub(super) hostname: RefCell<String>,
+        /// Connected, but the host has kept its worker waiting for a while (a stopped daemon,
+        /// a dead link that libvirt's keepalive has not noticed yet).
+        #[property(get)]
+        pub(super) not_answering: Cell<bool>,
+        /// The timer that looks for that is running.
+        pub(super) answer_watch: Cell<bool>,
         /// What the connection is doing now, in words ("Logging in…").
         #[property(get)]
         pub(super) phase: RefCell<String>,
@@ -221,6 +230,7 @@ impl Host {
         self.imp().worker.replace(Some(worker));
         self.imp().prompts.borrow_mut().clear();
         self.set_status(HostStatus::Connecting, "");
+        self.watch_answers();
         let weak = self.downgrade();
         glib::spawn_future_local(async move {
             while let Ok(update) = updates.recv().await {
@@ -231,6 +241,39 @@ impl Host {
                 host.apply(update);
             }
         });
+    }
+
+    /// Checks every second whether the connected host still answers, while the host lives.
+    fn watch_answers(&self) {
+        if self.imp().answer_watch.replace(true) {
+            return;
+        }
+        let weak = self.downgrade();
+        glib::timeout_add_seconds_local(1, move || {
+            let Some(host) = weak.upgrade() else {
+                return glib::ControlFlow::Break;
+            };
+            host.check_answering();
+            glib::ControlFlow::Continue
+        });
+    }
+
+    fn check_answering(&self) {
+        let waiting = self
+            .imp()
+            .worker
+            .borrow()
+            .as_ref()
+            .and_then(HostWorker::waiting_for_host);
+        let not_answering = self.status() == HostStatus::Connected
+            && waiting.is_some_and(|waiting| waiting >= NOT_ANSWERING_AFTER);
+        self.set_not_answering(not_answering);
+    }
+
+    fn set_not_answering(&self, not_answering: bool) {
+        if self.imp().not_answering.replace(not_answering) != not_answering {
+            self.notify_not_answering();
+        }
     }
 
     /// Closes the connection.
@@ -455,6 +498,9 @@ impl Host {
         }
         if imp.status.get() != status {
             imp.status.set(status);
+            if status != HostStatus::Connected {
+                self.set_not_answering(false);
+            }
             self.notify_status();
         }
     }

@@ -85,7 +85,7 @@ mod imp {
                         draw_sparkline(cairo, width, height, &domain.cpu_history());
                     }
                 });
-            // The list view moves a recycled row into its list item after binding it.
+            // Should the row be bound before it sits in its list item, name the item then.
             self.obj()
                 .connect_parent_notify(|row| row.update_accessible_name());
         }

@@ -75,6 +75,11 @@ impl HostRow {
             row,
             move |host| row.show_status(host)
         ));
+        host.connect_not_answering_notify(glib::clone!(
+            #[weak]
+            row,
+            move |host| row.show_status(host)
+        ));
         host.connect_name_notify(glib::clone!(
             #[weak]
             row,
@@ -93,7 +98,9 @@ impl HostRow {
     fn show_status(&self, host: &Host) {
         let imp = self.imp();
         let status = host.status();
+        let not_answering = status == HostStatus::Connected && host.not_answering();
         let text = match status {
+            HostStatus::Connected if not_answering => gettext("Not answering"),
             HostStatus::Disconnected => gettext("Not connected"),
             HostStatus::Connecting => gettext("Connecting…"),
             HostStatus::Connected => gettext("Connected"),
@@ -108,11 +115,18 @@ impl HostRow {
         let connecting = status == HostStatus::Connecting;
         imp.spinner.set_visible(connecting);
         imp.spinner.set_spinning(connecting);
-        imp.status_icon.set_visible(status == HostStatus::Failed);
+        imp.status_icon
+            .set_visible(status == HostStatus::Failed || not_answering);
         imp.status_icon
             .set_icon_name(Some("dialog-warning-symbolic"));
-        imp.status_icon
-            .set_tooltip_text(Some(&host.error_message()));
+        let tooltip = if not_answering {
+            gettext(
+                "The host has stopped answering. Hangar keeps waiting and reconnects by itself.",
+            )
+        } else {
+            host.error_message()
+        };
+        imp.status_icon.set_tooltip_text(Some(&tooltip));
     }
 }
 

@@ -338,7 +338,8 @@ impl Window {
             host.connect_notify_local(Some("status"), redraw.clone()),
             host.connect_notify_local(Some("error-message"), redraw.clone()),
             host.connect_notify_local(Some("name"), redraw.clone()),
-            host.connect_notify_local(Some("phase"), redraw),
+            host.connect_notify_local(Some("phase"), redraw.clone()),
+            host.connect_notify_local(Some("not-answering"), redraw),
         ];
         imp.host_handlers.replace(handlers);
         let store = host.domain_store();
@@ -369,7 +370,12 @@ impl Window {
             return;
         };
         imp.content_title.set_title(&host.name());
-        imp.content_title.set_subtitle(&host.uri());
+        let subtitle = if host.not_answering() {
+            crate::i18n::gettext_f("{address} — not answering", &[("address", &host.uri())])
+        } else {
+            host.uri()
+        };
+        imp.content_title.set_subtitle(&subtitle);
         let status = host.status();
         imp.connecting_spinner
             .set_spinning(status == HostStatus::Connecting);

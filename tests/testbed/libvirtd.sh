@@ -8,6 +8,7 @@
 #   testbed_stop_libvirtd      stop the daemon only; guests keep running, as on a real host
 #   testbed_launch_libvirtd    start the daemon again (same port, config, state, namespace), wait
 #   testbed_restart_libvirtd   stop + launch; prints the new daemon PID
+#   testbed_crash_libvirtd     SIGKILL the daemon (no clean shutdown), wait until it is gone
 #   testbed_stop_guests        destroy/kill QEMUs (anything in the namespace but holder,
 #                              reapers and daemon) and stop the virtual networks tests made
 #   testbed_sweep_libvirtd     kill every process still in the namespace, remove the firewall
@@ -21,7 +22,7 @@
 # (VIR_ERR_AUTH_UNAVAILABLE), as on a desktop without an authentication agent.
 #
 # Tests running under run.sh can execute this file (TESTBED_DIR comes from their environment):
-#   bash tests/testbed/libvirtd.sh restart|stop|launch
+#   bash tests/testbed/libvirtd.sh restart|stop|launch|crash
 # After that the daemon PID is in "$TESTBED_DIR/libvirt/libvirtd.pid" (HANGAR_TEST_LIBVIRTD_PID
 # is then stale).
 #
@@ -83,6 +84,18 @@ testbed_stop_libvirtd() {
   pid=$(<"$TESTBED_DIR/libvirt/libvirtd.pid")
   testbed_kill_pids "$pid"
   testbed_forget_pid "$pid"
+}
+
+testbed_crash_libvirtd() {
+  local pid
+  pid=$(<"$TESTBED_DIR/libvirt/libvirtd.pid")
+  kill -KILL "$pid"
+  testbed_wait_for 10 "libvirtd to die" _testbed_pid_gone "$pid"
+  testbed_forget_pid "$pid"
+}
+
+_testbed_pid_gone() {
+  ! testbed_pid_alive "$1"
 }
 
 testbed_launch_libvirtd() {
@@ -488,8 +501,9 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     restart) testbed_restart_libvirtd ;;
     stop) testbed_stop_libvirtd ;;
     launch) testbed_launch_libvirtd && cat "$TESTBED_DIR/libvirt/libvirtd.pid" ;;
+    crash) testbed_crash_libvirtd ;;
     *)
-      echo "usage: $0 restart|stop|launch" >&2
+      echo "usage: $0 restart|stop|launch|crash" >&2
       exit 2
       ;;
   esac

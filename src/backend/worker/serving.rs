@@ -48,6 +48,7 @@ impl WorkerRun {
     /// Answers commands and events until told to stop or the connection ends.
     pub(super) fn serve(&self, session: &HostSession) -> Outcome {
         self.send(HostUpdate::Phase(ConnectPhase::LoadingDomains));
+        let first_list = self.busy.enter();
         let _watch = self.watch(session);
         match session.host_info() {
             Ok(info) => self.send(HostUpdate::Connected(info)),
@@ -57,8 +58,11 @@ impl WorkerRun {
         if let Err(error) = self.refresh(session, &mut state) {
             return Outcome::TryAgain(error);
         }
+        drop(first_list);
         loop {
-            let result = match self.next_message(&state) {
+            let message = self.next_message(&state);
+            let _busy = is_quick_work(&message).then(|| self.busy.enter());
+            let result = match message {
                 Ok(Inbox::Command(HostCommand::Stop)) => return Outcome::Stop,
                 Ok(Inbox::Closed(reason)) if reason != CloseReason::ClientRequest => {
                     return Outcome::TryAgain(connection_lost(reason));
@@ -265,4 +269,15 @@ impl WorkerRun {
         }
         Ok(())
     }
+}
+
+/// Work that a host answering normally finishes in moments. Actions (a managed save writes
+/// the guest's memory) and wizard jobs (uploads) may rightly take minutes.
+fn is_quick_work(message: &Result<Inbox, mpsc::RecvTimeoutError>) -> bool {
+    !matches!(
+        message,
+        Ok(Inbox::Command(
+            HostCommand::Run(_) | HostCommand::Domains { .. }
+        ))
+    )
 }
