@@ -154,7 +154,8 @@ fn new_vm_wizard_names_every_control_on_every_page() {
 #[test]
 fn host_summary_names_every_control() {
     let uri = common::demo_uri();
-    let Some((app, _turn)) = RunningApp::start(&["--connect", &uri, "--show-host-summary"]) else {
+    let Some((app, _turn)) = RunningApp::start(&["--connect", &uri, "--show-host-summary"])
+    else {
         return;
     };
     app.wait_for_names(60, &["Hostname", "Memory"])

@@ -7,9 +7,9 @@
 //! it gets the drop-down's tooltip, which is what labels the drop-down on screen. Icon-only
 //! buttons, expanders and the choice shown in a combo row are named as they read on screen.
 
-use adw::prelude::*;
 use gtk::glib;
 use gtk::glib::translate::{IntoGlib, ToGlibPtr};
+use adw::prelude::*;
 
 /// `gtk_accessible_update_property_value` and `gtk_accessible_reset_relation` are GTK 4.0
 /// API, but gtk4-rs offers them only with its `v4_10` feature, which would require GTK 4.10

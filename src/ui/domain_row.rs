@@ -86,8 +86,7 @@ mod imp {
                     }
                 });
             // The list view moves a recycled row into its list item after binding it.
-            self.obj()
-                .connect_parent_notify(|row| row.update_accessible_name());
+            self.obj().connect_parent_notify(|row| row.update_accessible_name());
         }
     }
     impl WidgetImpl for DomainRow {}
@@ -251,10 +250,10 @@ fn accessible_name(domain: &Domain, show_host: bool) -> String {
     parts.push(vcpus_text(domain.vcpus()));
     parts.push(format_memory(domain.memory_kib()));
     if domain.cpu_percent() >= 0.0 {
-        parts.push(gettextrs::gettext("{percent} % CPU").replace(
-            "{percent}",
-            &rounded_percent(domain.cpu_percent()).to_string(),
-        ));
+        parts.push(
+            gettextrs::gettext("{percent} % CPU")
+                .replace("{percent}", &rounded_percent(domain.cpu_percent()).to_string()),
+        );
     }
     // Translators: the separator between the parts of a virtual machine's spoken
     // description, as in "gitea, Running, 2 vCPUs".
