@@ -8,6 +8,8 @@ pub mod conflict;
 pub mod devices;
 pub mod fields;
 pub mod model;
+#[cfg(test)]
+mod model_tests;
 
 /// A domain's run state (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -274,8 +274,9 @@ mod tests {
         let xml = "<d>\n    <a/>\n    <b>t</b>\n</d>";
         let out = edit(xml, |s, d| {
             s.remove_element(child(d, "a"));
-            s.append_child(d, "<c/>");
+            // Both insert at the end of <b>: they keep the order they were recorded in.
             s.insert_after(child(d, "b"), "<b2/>");
+            s.append_child(d, "<c/>");
         });
         assert_eq!(out, "<d>\n    <b>t</b>\n    <b2/>\n    <c/>\n</d>");
         let out = edit("<d>\n  <os/>\n</d>", |s, d| {
