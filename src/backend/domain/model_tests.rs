@@ -5,7 +5,8 @@ use super::devices::{DeviceKey, DeviceKind};
 use super::fields::{changed_fields, ApplyScope, Field};
 use super::model::*;
 
-const VIRT_MANAGER: &str = include_str!("../../../tests/golden/domain-edit/source-virt-manager.xml");
+const VIRT_MANAGER: &str =
+    include_str!("../../../tests/golden/domain-edit/source-virt-manager.xml");
 const MINIMAL: &str = include_str!("../../../tests/golden/domain-edit/source-minimal.xml");
 const HANGAR: &str = include_str!("../../../tests/golden/domain-firmware-uefi-secure-boot.xml");
 
@@ -21,7 +22,10 @@ fn a_virt_manager_domain_reads_whole() {
     let model = DomainModel::from_xml(VIRT_MANAGER).expect("model");
     assert_eq!(model.name, "fedora-web");
     assert_eq!(model.uuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
-    assert_eq!(model.os_id.as_deref(), Some("http://fedoraproject.org/fedora/39"));
+    assert_eq!(
+        model.os_id.as_deref(),
+        Some("http://fedoraproject.org/fedora/39")
+    );
     assert_eq!(model.hypervisor, "kvm");
     assert!(!model.running);
     assert_eq!(model.machine.as_deref(), Some("pc-q35-8.1"));
@@ -56,7 +60,10 @@ fn a_virt_manager_domain_reads_whole() {
         model.boot_devices[0].source.as_deref(),
         Some("/var/lib/libvirt/images/fedora-web.qcow2")
     );
-    assert_eq!(model.boot_devices[2].key, key("interface", "52:54:00:6b:3c:58"));
+    assert_eq!(
+        model.boot_devices[2].key,
+        key("interface", "52:54:00:6b:3c:58")
+    );
     assert_eq!(model.boot_devices[2].bus.as_deref(), Some("virtio"));
     assert_eq!(model.boot_devices[3].key, key("redirdev", "#3"));
 }
@@ -72,7 +79,10 @@ fn a_minimal_domain_takes_libvirts_defaults() {
     assert_eq!(model.firmware, Firmware::Uefi { secure_boot: false });
     assert_eq!(
         model.boot_order,
-        BootOrder::PerDevice(vec![key("disk", "vda"), key("interface", "52:54:00:00:00:01")])
+        BootOrder::PerDevice(vec![
+            key("disk", "vda"),
+            key("interface", "52:54:00:00:00:01")
+        ])
     );
     let vnc = model.vnc.expect("vnc");
     assert_eq!((vnc.autoport, vnc.port), (false, Some(5905)));
@@ -110,7 +120,10 @@ fn units_cpu_models_topology_and_kernel_boot() {
     assert_eq!((model.vcpus, model.max_vcpus), (2, 8));
     assert_eq!(model.cpu_mode, CpuMode::Custom("Skylake-Client".into()));
     let topology = model.topology.expect("topology");
-    assert_eq!((topology.sockets, topology.dies, topology.vcpus()), (2, 1, 8));
+    assert_eq!(
+        (topology.sockets, topology.dies, topology.vcpus()),
+        (2, 1, 8)
+    );
     assert_eq!(model.firmware, Firmware::Uefi { secure_boot: false });
     assert!(model.boot_menu);
     assert_eq!(model.kernel_boot.kernel, "/boot/vmlinuz");
@@ -123,11 +136,23 @@ fn bad_input_gives_clear_errors() {
     let cases = [
         ("<domain", "not well-formed"),
         ("<network/>", "<network>"),
-        ("<domain><memory>lots</memory></domain>", "<memory> must be a whole number, not “lots”"),
-        ("<domain><memory unit='parsec'>1</memory></domain>", "unknown unit “parsec”"),
-        ("<domain><vcpu current='x'>2</vcpu></domain>", "<vcpu current>"),
+        (
+            "<domain><memory>lots</memory></domain>",
+            "<memory> must be a whole number, not “lots”",
+        ),
+        (
+            "<domain><memory unit='parsec'>1</memory></domain>",
+            "unknown unit “parsec”",
+        ),
+        (
+            "<domain><vcpu current='x'>2</vcpu></domain>",
+            "<vcpu current>",
+        ),
         ("<domain><vcpu>-1</vcpu></domain>", "<vcpu>"),
-        ("<domain><cpu><topology sockets='0x2'/></cpu></domain>", "<topology sockets>"),
+        (
+            "<domain><cpu><topology sockets='0x2'/></cpu></domain>",
+            "<topology sockets>",
+        ),
         (
             "<domain><devices><disk><boot order='first'/></disk></devices></domain>",
             "<boot order>",
@@ -158,9 +183,18 @@ fn an_empty_domain_is_all_defaults() {
 #[test]
 fn fields_say_how_they_apply() {
     assert_eq!(Field::Memory.apply_scope(true), ApplyScope::LiveAndConfig);
-    assert_eq!(Field::MaxMemory.apply_scope(true), ApplyScope::ConfigAfterShutdown);
-    assert_eq!(Field::BootOrder.apply_scope(true), ApplyScope::ConfigAfterShutdown);
-    assert_eq!(Field::VncPassword.apply_scope(true), ApplyScope::LiveAndConfig);
+    assert_eq!(
+        Field::MaxMemory.apply_scope(true),
+        ApplyScope::ConfigAfterShutdown
+    );
+    assert_eq!(
+        Field::BootOrder.apply_scope(true),
+        ApplyScope::ConfigAfterShutdown
+    );
+    assert_eq!(
+        Field::VncPassword.apply_scope(true),
+        ApplyScope::LiveAndConfig
+    );
     assert_eq!(Field::Firmware.apply_scope(false), ApplyScope::Config);
 }
 
@@ -175,5 +209,8 @@ fn a_running_autoport_display_is_not_a_pending_change() {
     let mut edited = saved.clone();
     edited.max_memory_kib *= 2;
     edited.title = "t".into();
-    assert_eq!(changed_fields(&saved, &edited), [Field::Title, Field::MaxMemory]);
+    assert_eq!(
+        changed_fields(&saved, &edited),
+        [Field::Title, Field::MaxMemory]
+    );
 }

@@ -29,6 +29,8 @@ pub(crate) fn escape(text: &str) -> String {
 /// Replacements of byte ranges in one document, applied together by [`Splicer::finish`].
 pub(crate) struct Splicer<'input> {
     text: &'input str,
+    /// The document quotes attributes with `"`: new markup follows it.
+    double_quotes: bool,
     /// (range, replacement, order of recording): inserts at one spot keep their order.
     edits: Vec<(Range<usize>, String, usize)>,
 }
@@ -41,13 +43,21 @@ impl<'input> Splicer<'input> {
     pub(crate) fn new(text: &'input str) -> Self {
         Self {
             text,
+            double_quotes: first_attribute_quote(text) == Some('"'),
             edits: Vec::new(),
         }
     }
 
+    /// Replaces `range` with `replacement`: markup whose attributes are delimited by `'`
+    /// and whose values and text went through [`escape`] (so every `'` in it is a
+    /// delimiter, changed to `"` in documents that use those).
     pub(crate) fn replace(&mut self, range: Range<usize>, replacement: impl Into<String>) {
         let order = self.edits.len();
-        self.edits.push((range, replacement.into(), order));
+        let mut replacement = replacement.into();
+        if self.double_quotes {
+            replacement = replacement.replace('\'', "\"");
+        }
+        self.edits.push((range, replacement, order));
     }
 
     pub(crate) fn insert(&mut self, at: usize, text: impl Into<String>) {
@@ -176,6 +186,14 @@ impl<'input> Splicer<'input> {
     }
 }
 
+/// The quote character of the document's first attribute.
+fn first_attribute_quote(text: &str) -> Option<char> {
+    let document = roxmltree::Document::parse(text).ok()?;
+    let element = document.descendants().find(|n| n.attributes().len() > 0)?;
+    let attribute = element.attributes().next()?;
+    text[..attribute.range_value().start].chars().last()
+}
+
 /// Where the start tag of `element` ends (just after its `>`).
 fn start_tag_end(text: &str, element: Node) -> usize {
     let range = element.range();
@@ -252,7 +270,9 @@ mod tests {
             s.remove_attribute(a, "z");
             s.set_attribute(a, "new", "v");
         });
-        assert_eq!(out, "<a x=\"1\"  y='&lt;&amp;&gt;' new='v'/>");
+        assert_eq!(out, "<a x=\"1\"  y='&lt;&amp;&gt;' new=\"v\"/>");
+        let out = edit("<a x='1'/>", |s, a| s.set_attribute(a, "new", "it's"));
+        assert_eq!(out, "<a x='1' new='it&apos;s'/>");
     }
 
     #[test]
