@@ -9,6 +9,7 @@ use std::fmt;
 use roxmltree::Node;
 
 use crate::backend::password::Password;
+use crate::i18n::gettext_f;
 
 pub use super::devices::{BootDevice, DeviceKey, DeviceKind};
 
@@ -29,14 +30,25 @@ pub enum ModelError {
 
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Syntax(reason) => write!(f, "The domain XML is not well-formed: {reason}"),
-            Self::NotADomain(root) => write!(f, "Expected a <domain> element, found <{root}>"),
-            Self::BadNumber { place, value } => {
-                write!(f, "{place} must be a whole number, not “{value}”")
-            }
-            Self::BadUnit { place, unit } => write!(f, "{place} has an unknown unit “{unit}”"),
-        }
+        let text = match self {
+            Self::Syntax(reason) => gettext_f(
+                "The virtual machine’s XML is not well-formed: {reason}",
+                &[("reason", reason)],
+            ),
+            Self::NotADomain(root) => gettext_f(
+                "This is not a virtual machine’s XML: it starts with <{root}>, not <domain>.",
+                &[("root", root)],
+            ),
+            Self::BadNumber { place, value } => gettext_f(
+                "{place} in the XML must be a whole number, not “{value}”.",
+                &[("place", place), ("value", value)],
+            ),
+            Self::BadUnit { place, unit } => gettext_f(
+                "{place} in the XML has an unknown unit “{unit}”.",
+                &[("place", place), ("unit", unit)],
+            ),
+        };
+        f.write_str(&text)
     }
 }
 

@@ -138,7 +138,7 @@ fn bad_input_gives_clear_errors() {
         ("<network/>", "<network>"),
         (
             "<domain><memory>lots</memory></domain>",
-            "<memory> must be a whole number, not “lots”",
+            "<memory> in the XML must be a whole number, not “lots”",
         ),
         (
             "<domain><memory unit='parsec'>1</memory></domain>",

@@ -1,6 +1,7 @@
 //! The `<os>` element's settings and each device's `<boot order>`: boot order, boot menu,
 //! firmware and direct kernel boot.
 
+use gettextrs::gettext;
 use roxmltree::Node;
 
 use super::{append_children, insert_after_last_of, set_optional_text, EditError};
@@ -27,7 +28,7 @@ pub(super) fn write(
     let Some(os) = child(root, "os") else {
         return Err(EditError::Unsupported {
             field: fields[0],
-            reason: "The XML has no <os> element.".to_owned(),
+            reason: gettext("The XML has no <os> element."),
         });
     };
     // Elements appended to <os> all at once (it may be self-closing in odd XML).

@@ -1,5 +1,6 @@
 //! Title, description, memory, vCPUs, CPU model and topology, shared memory.
 
+use gettextrs::gettext;
 use roxmltree::Node;
 
 use super::{append_children, insert_after_last_of, set_optional_text, EditError};
@@ -104,15 +105,17 @@ pub(super) fn write_vcpus(
     if child(root, "vcpus").is_some() {
         return Err(EditError::Unsupported {
             field: Field::MaxVcpus,
-            reason:
-                "This virtual machine sets each vCPU on its own (<vcpus>): change them in the XML."
-                    .to_owned(),
+            reason: gettext(
+                "This virtual machine sets each vCPU on its own (<vcpus>): change them in the XML.",
+            ),
         });
     }
     let Some(vcpu) = child(root, "vcpu") else {
-        let current = (edited.vcpus < edited.max_vcpus)
-            .then(|| format!(" current='{}'", edited.vcpus))
-            .unwrap_or_default();
+        let current = if edited.vcpus < edited.max_vcpus {
+            format!(" current='{}'", edited.vcpus)
+        } else {
+            String::new()
+        };
         let markup = format!(
             "<vcpu placement='static'{current}>{}</vcpu>",
             edited.max_vcpus

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use gettextrs::gettext;
 use roxmltree::Node;
 
 use super::splice::{OverlappingEdits, Splicer};
@@ -41,7 +42,9 @@ impl fmt::Display for EditError {
             Self::Model(error) => error.fmt(f),
             Self::Invalid { message, .. } => f.write_str(message),
             Self::Unsupported { reason, .. } => f.write_str(reason),
-            Self::Overlap => f.write_str("Two changes touched the same part of the XML"),
+            Self::Overlap => f.write_str(&gettext(
+                "Hangar could not combine these changes. Apply them one at a time.",
+            )),
         }
     }
 }
@@ -131,8 +134,8 @@ pub(super) fn insert_after_last_of(
 ) {
     let anchor = parent
         .children()
-        .filter(|node| node.is_element() && anchors.contains(&node.tag_name().name()))
-        .last();
+        .rev()
+        .find(|node| node.is_element() && anchors.contains(&node.tag_name().name()));
     match anchor {
         Some(anchor) => splicer.insert_after(anchor, markup),
         None => match parent.children().find(Node::is_element) {

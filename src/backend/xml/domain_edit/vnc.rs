@@ -1,5 +1,6 @@
 //! The first `<graphics type='vnc'>`: listen address, port, password, keymap.
 
+use gettextrs::gettext;
 use roxmltree::Node;
 
 use super::{append_children, EditError};
@@ -26,7 +27,7 @@ pub(super) fn write(
     let (Some(graphics), Some(vnc)) = (vnc_graphics(root), &edited.vnc) else {
         return Err(EditError::Unsupported {
             field,
-            reason: "This virtual machine has no VNC display.".to_owned(),
+            reason: gettext("This virtual machine has no VNC display."),
         });
     };
     if fields.contains(&Field::VncListen) {
