@@ -4,6 +4,7 @@ use super::libvirt::ffi::DomainStats;
 
 // One domain's XML as a typed model, its fields, and the checks before writing it back
 // (the writers are in `backend::xml::domain_edit`).
+pub mod apply;
 pub mod conflict;
 pub mod devices;
 pub mod fields;
