@@ -73,7 +73,15 @@ impl Field {
         }
     }
 
+    /// Whether a change made while the machine runs waits for its next start (the page
+    /// marks these fields).
+    pub fn needs_shutdown(self) -> bool {
+        self.apply_scope(true) == ApplyScope::ConfigAfterShutdown
+    }
+
     /// How libvirt applies a change of this field to a domain that is `running` or not.
+    /// A live VNC password change needs a display started with a password (QEMU refuses
+    /// `set_password` otherwise); `apply` then reports it as waiting for a shutdown.
     pub fn apply_scope(self, running: bool) -> ApplyScope {
         if !running {
             return ApplyScope::Config;

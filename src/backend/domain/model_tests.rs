@@ -196,6 +196,27 @@ fn fields_say_how_they_apply() {
         ApplyScope::LiveAndConfig
     );
     assert_eq!(Field::Firmware.apply_scope(false), ApplyScope::Config);
+    let waiting: Vec<Field> = Field::ALL
+        .into_iter()
+        .filter(|f| f.needs_shutdown())
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            Field::MaxMemory,
+            Field::MaxVcpus,
+            Field::Topology,
+            Field::CpuMode,
+            Field::SharedMemory,
+            Field::BootOrder,
+            Field::BootMenu,
+            Field::Firmware,
+            Field::KernelBoot,
+            Field::VncListen,
+            Field::VncPort,
+            Field::VncKeymap
+        ]
+    );
 }
 
 #[test]
