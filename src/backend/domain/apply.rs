@@ -76,7 +76,8 @@ fn config_xml(domain: &Domain) -> Result<String, BackendError> {
 }
 
 /// Writes the fields where `edited` differs from `opened_xml` (the config XML the page was
-/// opened with) onto the config as it is now, unless one of them changed from outside.
+/// opened with, from [`read_config_xml`] so both reads carry the same secrets) onto the
+/// config as it is now, unless one of them changed from outside.
 pub fn apply(
     session: &HostSession,
     uuid: &str,

@@ -187,3 +187,30 @@ fn boot_order_keeps_unchanged_entries_and_drops_left_out_devices() {
     let fields = [Field::BootOrder];
     assert_eq!(apply_edits(BASE, &same, &fields).expect("write"), BASE);
 }
+
+#[test]
+fn listen_attribute_and_element_change_together() {
+    let live_style = BASE.replace(
+        "<graphics type='vnc' autoport='yes'/>",
+        "<graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1'>\n        \
+         <listen type='address' address='127.0.0.1'/>\n        \
+         <listen type='address' address='10.0.0.1'/>\n      </graphics>",
+    );
+    let mut wanted = model(&live_style);
+    wanted.vnc.as_mut().expect("vnc").listen = VncListen::Address("0.0.0.0".into());
+    let written = write_changes(&live_style, &wanted).expect("write");
+    assert!(written.contains(
+        "<graphics type='vnc' port='5900' autoport='yes' listen='0.0.0.0'>\n        \
+         <listen type='address' address='0.0.0.0'/>\n      </graphics>"
+    ));
+    wanted.vnc.as_mut().expect("vnc").listen = VncListen::Socket("/run/vnc & co.sock".into());
+    let written = write_changes(&live_style, &wanted).expect("write");
+    assert!(written.contains(
+        "<graphics type='vnc' port='5900' autoport='yes'>\n        \
+         <listen type='socket' socket='/run/vnc &amp; co.sock'/>\n      </graphics>"
+    ));
+    assert_eq!(
+        model(&written).vnc.expect("vnc").listen,
+        VncListen::Socket("/run/vnc & co.sock".into())
+    );
+}
