@@ -251,6 +251,7 @@ fn accessible_name(domain: &Domain, show_host: bool) -> String {
     parts.push(vcpus_text(domain.vcpus()));
     parts.push(format_memory(domain.memory_kib()));
     if domain.cpu_percent() >= 0.0 {
+        // xgettext:no-c-format
         parts.push(gettextrs::gettext("{percent} % CPU").replace(
             "{percent}",
             &rounded_percent(domain.cpu_percent()).to_string(),
