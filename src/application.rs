@@ -14,10 +14,12 @@ use crate::backend::secrets;
 use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
 use crate::config;
-use crate::i18n::gettext_f;
 use crate::model::Domain;
 use crate::model::{Host, HostStatus};
 use crate::ui::{ConnectionDialog, ConsoleWindow, CredentialsDialog, Window};
+
+mod command_line;
+use command_line::parse_vnc_address;
 
 mod imp {
     use super::*;
@@ -49,7 +51,7 @@ mod imp {
             self.store.replace(Some(std::sync::Arc::new(
                 ConnectionStore::default_location(),
             )));
-            app.add_command_line_options();
+            command_line::add_options(&*app);
             app.setup_actions();
         }
     }
@@ -151,67 +153,6 @@ impl Application {
             .property("flags", gio::ApplicationFlags::HANDLES_COMMAND_LINE)
             .property("resource-base-path", config::RESOURCE_BASE)
             .build()
-    }
-
-    fn add_command_line_options(&self) {
-        self.add_main_option(
-            "demo",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::None,
-            &gettext("Open the demo host (libvirt's test driver, no server needed)"),
-            None,
-        );
-        self.add_main_option(
-            "connect",
-            glib::Char::from(b'c'),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::String,
-            &gettext("Connect to the host at URI, e.g. qemu+tcp://server/system"),
-            Some("URI"),
-        );
-        self.add_main_option(
-            "show-domain-console",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::String,
-            &gettext(
-                "Open the console of the virtual machine NAME on the host given with --connect",
-            ),
-            Some("NAME"),
-        );
-        self.add_main_option(
-            "show-domain-creator",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::None,
-            &gettext("Open the new virtual machine wizard for the host given with --connect"),
-            None,
-        );
-        self.add_main_option(
-            "show-host-summary",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::None,
-            &gettext("Show the summary of the host given with --connect"),
-            None,
-        );
-        self.add_main_option(
-            "vnc",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::String,
-            &gettext("Open the VNC console at HOST:PORT"),
-            Some("HOST:PORT"),
-        );
-        self.add_main_option(
-            "version",
-            glib::Char::from(0),
-            glib::OptionFlags::NONE,
-            glib::OptionArg::None,
-            &gettext("Show the version and exit"),
-            None,
-        );
     }
 
     fn setup_actions(&self) {
@@ -572,33 +513,6 @@ impl Default for Application {
     }
 }
 
-/// `HOST:PORT` from `--vnc`: a name or an IPv4 address, or an IPv6 address in brackets
-/// (`[::1]:5900`).
-fn parse_vnc_address(text: &str) -> Result<(String, u16), String> {
-    let invalid = || {
-        gettext_f(
-            "“{address}” is not a VNC address: give HOST:PORT, such as 127.0.0.1:5900 or [::1]:5900.",
-            &[("address", text)],
-        )
-    };
-    let (host, port) = text.trim().rsplit_once(':').ok_or_else(invalid)?;
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|port| *port != 0)
-        .ok_or_else(invalid)?;
-    let host = match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.strip_suffix(']').ok_or_else(invalid)?,
-        // An IPv6 address without brackets cannot be told apart from its port.
-        None if host.contains([':', '[', ']']) => return Err(invalid()),
-        None => host,
-    };
-    if host.is_empty() {
-        return Err(invalid());
-    }
-    Ok((host.to_owned(), port))
-}
-
 /// The settings, from the installed schema or else from the one compiled into target/.
 fn load_settings() -> Option<gio::Settings> {
     let installed =
@@ -628,32 +542,4 @@ pub fn run() -> glib::ExitCode {
     }
     glib::set_application_name(config::APP_NAME);
     Application::new().run()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_vnc_address;
-
-    #[test]
-    fn vnc_addresses_from_the_command_line() {
-        let parsed = |text| parse_vnc_address(text).ok();
-        let address = |host: &str, port| Some((host.to_owned(), port));
-        assert_eq!(parsed("127.0.0.1:5900"), address("127.0.0.1", 5900));
-        assert_eq!(parsed("nas.local:5901"), address("nas.local", 5901));
-        assert_eq!(parsed("[::1]:5902"), address("::1", 5902));
-        assert_eq!(parsed("[fe80::1%eth0]:5900"), address("fe80::1%eth0", 5900));
-        for wrong in [
-            "",
-            "host",
-            "host:",
-            ":5900",
-            "host:0",
-            "host:65536",
-            "::1:5900",
-            "[::1:5900",
-            "[]:5900",
-        ] {
-            assert_eq!(parsed(wrong), None, "{wrong:?}");
-        }
-    }
 }

@@ -267,18 +267,12 @@ fn owners(paths: &BTreeSet<String>) -> BTreeMap<String, Vec<String>> {
 }
 
 /// One line per program that install-deps.sh (as `listed`) does not provide.
-fn unprovided(
-    uses: &[ProgramUse],
-    ignored: &BTreeSet<String>,
-    listed: &BTreeSet<String>,
-) -> Vec<String> {
+fn unprovided(uses: &[ProgramUse], listed: &BTreeSet<String>) -> Vec<String> {
     let installed = installed_packages();
     let provided = installed.closure(listed);
     let mut places: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for found in uses {
-        if !ignored.contains(&found.program) {
-            places.entry(&found.program).or_default().push(&found.place);
-        }
+        places.entry(&found.program).or_default().push(&found.place);
     }
     let located: BTreeMap<&str, Option<PathBuf>> = places
         .keys()
@@ -318,24 +312,24 @@ fn unprovided(
     problems
 }
 
-/// Programs that are not Debian's to provide: shell builtins, the scripts' own functions,
-/// programs the scripts run only after `command -v` found them, the README's prerequisites,
-/// and files of this repository.
-fn ignored(scan: &install_deps::sources::Scan) -> BTreeSet<String> {
-    let mut ignored: BTreeSet<String> = SHELL_BUILTINS
+/// The uses to check: not the README's prerequisites, files of this repository, or programs
+/// a script runs only after `command -v` found them; in a shell, not its builtins or the
+/// scripts' own functions (`kill` from Rust is procps's, from bash a builtin).
+fn uses_to_check(scan: &install_deps::sources::Scan) -> Vec<ProgramUse> {
+    let in_repository = |program: &str| program.contains('/') && !program.starts_with('/');
+    scan.uses
         .iter()
-        .chain(PREREQUISITES)
-        .map(|name| name.to_string())
-        .collect();
-    ignored.extend(scan.shell_functions.iter().cloned());
-    ignored.extend(scan.optional.iter().cloned());
-    ignored.extend(
-        scan.uses
-            .iter()
-            .filter(|found| found.program.contains('/') && !found.program.starts_with('/'))
-            .map(|found| found.program.clone()),
-    );
-    ignored
+        .filter(|found| {
+            let program = found.program.as_str();
+            let shell_only = SHELL_BUILTINS.contains(&program)
+                || scan.shell_functions.contains(program)
+                || scan.optional.contains(program);
+            !(PREREQUISITES.contains(&program)
+                || in_repository(program)
+                || (found.by_shell && shell_only))
+        })
+        .cloned()
+        .collect()
 }
 
 fn install_deps_listed() -> BTreeSet<String> {
@@ -347,7 +341,7 @@ fn install_deps_listed() -> BTreeSet<String> {
 #[test]
 fn every_program_run_comes_from_a_package_install_deps_installs() {
     let scan = scan_repository(&root());
-    let problems = unprovided(&scan.uses, &ignored(&scan), &install_deps_listed());
+    let problems = unprovided(&uses_to_check(&scan), &install_deps_listed());
     let programs: BTreeSet<&str> = scan
         .uses
         .iter()
@@ -366,7 +360,7 @@ fn a_package_missing_from_install_deps_is_named_with_the_file_running_it() {
         listed.remove("x11-xserver-utils"),
         "install-deps.sh lists x11-xserver-utils"
     );
-    let problems = unprovided(&scan.uses, &ignored(&scan), &listed);
+    let problems = unprovided(&uses_to_check(&scan), &listed);
     assert!(
         problems
             .iter()

@@ -38,7 +38,8 @@ fn secret_tool_search(more: &[&str]) -> (String, String) {
 
 /// Whether Hangar's listing has an item whose username is `key`.
 fn is_listed(key: &str) -> bool {
-    let (_, attributes) = secret_tool_search(&[]);
+    // Searched by key: listing every item races with the other tests deleting theirs.
+    let (_, attributes) = secret_tool_search(&["username", key]);
     attributes
         .lines()
         .any(|line| line.trim() == format!("attribute.username = {key}"))
@@ -142,10 +143,20 @@ fn missing_key_is_none() {
 /// keyring opens its store once per process, so a broken session needs a process of its own.
 /// Returns the message the child saw.
 fn run_child(expected_cause: &str, env: &[(&str, String)], unset: &[&str]) -> String {
+    run_child_test("keyring_child_process", expected_cause, env, unset)
+}
+
+/// Runs the child test `name` of this binary with `env`; returns the message it printed.
+fn run_child_test(
+    name: &str,
+    expected_cause: &str,
+    env: &[(&str, String)],
+    unset: &[&str],
+) -> String {
     let exe = std::env::current_exe().expect("test binary");
     let mut command = Command::new(exe);
     command
-        .args(["--exact", "keyring_child_process", "--nocapture"])
+        .args(["--exact", name, "--nocapture"])
         .env(CHILD_VAR, expected_cause);
     for (name, value) in env {
         command.env(name, value);
@@ -227,6 +238,83 @@ fn bus_without_a_secret_service_is_unavailable() {
         &[],
     );
     assert!(message.starts_with(NO_SERVICE), "{message}");
+}
+
+const LOCKED: &str = "The keyring is locked.";
+
+/// A real gnome-keyring that was never unlocked (no login keyring, no prompter to ask
+/// with): told apart by the Secret Service's answer, not by any message text.
+#[test]
+fn keyring_never_unlocked_is_locked() {
+    if common::testbed_var("HANGAR_TEST_DESKTOP").is_none() {
+        return;
+    }
+    let bus = PrivateBus::start();
+    let home = TempDir::new("hangar-locked-home");
+    let runtime = TempDir::new("hangar-locked-run");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.clone()),
+        ("HOME", home.0.display().to_string()),
+        ("XDG_DATA_HOME", home.0.join("data").display().to_string()),
+        ("XDG_RUNTIME_DIR", runtime.0.display().to_string()),
+    ];
+    let mut daemon = Command::new("gnome-keyring-daemon")
+        .args(["--foreground", "--components=secrets"])
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start gnome-keyring-daemon");
+    let claimed = wait_for_name(&bus.address, "org.freedesktop.secrets");
+    let message = claimed.then(|| run_child_test("locked_child_process", LOCKED, &env, &[]));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(
+        claimed,
+        "gnome-keyring-daemon did not claim org.freedesktop.secrets"
+    );
+    let message = message.unwrap_or_default();
+    assert!(message.starts_with(LOCKED), "{message}");
+}
+
+/// Only does something in a child started by `keyring_never_unlocked_is_locked`: storing
+/// fails as locked, while reading finds nothing (a locked keyring shows no items).
+#[test]
+fn locked_child_process() {
+    let Ok(expected_cause) = std::env::var(CHILD_VAR) else {
+        return;
+    };
+    let stored = store_password(
+        "never-stored",
+        "Hangar: test",
+        &Password::from_text("secret-value"),
+    );
+    let message = match stored {
+        Err(SecretError::Unavailable(message)) => message,
+        other => panic!("expected Unavailable, got {other:?}"),
+    };
+    assert!(message.starts_with(&expected_cause), "{message}");
+    assert_eq!(lookup_password("never-stored"), Ok(None));
+    println!("child message: {message}");
+}
+
+/// Waits up to 15 s for `name` to have an owner on the bus at `address`.
+fn wait_for_name(address: &str, name: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let reply = Command::new("dbus-send")
+            .arg(format!("--bus={address}"))
+            .args(["--dest=org.freedesktop.DBus", "--print-reply=literal"])
+            .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
+            .arg(format!("string:{name}"))
+            .output()
+            .expect("run dbus-send");
+        if String::from_utf8_lossy(&reply.stdout).contains("true") {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
 }
 
 /// A directory under the system temp dir, removed when dropped.

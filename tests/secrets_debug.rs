@@ -163,6 +163,7 @@ fn connection_form_refuses_a_password_in_the_address() {
     );
     assert!(!error.message.contains(SECRET), "{}", error.message);
     assert!(form.to_saved(new_connection_id()).is_err());
+    assert_redacted("ConnectionForm", &form, SECRET);
 }
 
 /// A private directory under the system temp dir, removed when dropped.

@@ -179,7 +179,12 @@ fn polling_pauses_while_nobody_looks_and_catches_up_after() {
     worker.send(HostCommand::SetPolling(false));
     // A refresh already under way may still arrive: let two intervals pass (the time is the
     // point), then six more intervals must bring none.
-    common::assert_no_update_within(&updates, Duration::from_millis(200), |_| false, "");
+    common::assert_no_update_within(
+        &updates,
+        Duration::from_millis(200),
+        |_| false,
+        "the worker lives",
+    );
     common::assert_no_update_within(
         &updates,
         Duration::from_millis(600),

@@ -416,3 +416,10 @@ fn volume_xml_matches_golden_file_and_libvirt_accepts_it() {
     // The test driver's host has a directory pool named default-pool.
     check_with_libvirt("volume-qcow2", &["vol-create", "default-pool"], &xml);
 }
+
+mod xml_golden_edits;
+
+#[test]
+fn domain_edits_keep_everything_else_and_libvirt_accepts_them() {
+    xml_golden_edits::check_all(check_golden, check_with_libvirt);
+}

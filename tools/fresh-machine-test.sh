@@ -21,8 +21,10 @@ installed=()
 for pkg in $listed $by_hand; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && installed+=("$pkg")
 done
-# Keep what the Debian 12 machine image itself ships (removing dbus or util-linux would break it).
+# Keep what the Debian 12 machine image itself ships (removing dbus or util-linux would break it),
+# and the ssh client the machine may be reached or cloned through.
 keep="adwaita-icon-theme appstream at-spi2-core dbus gettext iproute2 python3-gi util-linux xauth"
+keep+=" openssh-client"
 remove=()
 for pkg in "${installed[@]}"; do
   [[ " $keep " == *" $pkg "* ]] || remove+=("$pkg")

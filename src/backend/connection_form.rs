@@ -134,7 +134,7 @@ impl FieldError {
 }
 
 /// What the add/edit host form holds, as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionForm {
     pub hypervisor: Hypervisor,
     pub transport: Transport,
@@ -163,6 +163,24 @@ impl Default for ConnectionForm {
             autoconnect: true,
             remember_password: true,
         }
+    }
+}
+
+/// The address as typed may hold a password (which the form refuses): never printed.
+impl std::fmt::Debug for ConnectionForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionForm")
+            .field("hypervisor", &self.hypervisor)
+            .field("transport", &self.transport)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("ssh_keyfile", &self.ssh_keyfile)
+            .field("custom_uri", &uri::redact_password(&self.custom_uri))
+            .field("name", &self.name)
+            .field("autoconnect", &self.autoconnect)
+            .field("remember_password", &self.remember_password)
+            .finish()
     }
 }
 

@@ -2,6 +2,16 @@
 
 use super::libvirt::ffi::DomainStats;
 
+// One domain's XML as a typed model, its fields, and the checks before writing it back
+// (the writers are in `backend::xml::domain_edit`).
+pub mod apply;
+pub mod conflict;
+pub mod devices;
+pub mod fields;
+pub mod model;
+#[cfg(test)]
+mod model_tests;
+
 /// A domain's run state (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DomainState {

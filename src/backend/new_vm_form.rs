@@ -9,7 +9,6 @@ use gettextrs::gettext;
 
 use super::create::{CreationFacts, NewVolume};
 use super::osinfo::{defaults_for, IsoIdentity, OsEntry};
-use super::password::Password;
 use super::uri::ConnectionUri;
 use super::xml::domain::{
     validate, ConsoleSpec, DiskBus, DomainType, Firmware, HostLimits, InstallSource, NetworkChoice,
@@ -160,7 +159,7 @@ pub struct NewVmForm {
     /// Secure boot when UEFI is chosen; the system's default (Windows 11 wants it).
     pub secure_boot: bool,
     pub vnc_listen: String,
-    pub vnc_password: Password,
+    pub vnc_password: super::password::Password,
     pub domain_type: DomainType,
     /// The volumes already in each pool, so new names do not clash with them.
     pub pool_volumes: HashMap<String, Vec<String>>,
@@ -195,7 +194,7 @@ impl Default for NewVmForm {
             uefi: false,
             secure_boot: false,
             vnc_listen: spec.console.listen,
-            vnc_password: Password::default(),
+            vnc_password: Default::default(),
             domain_type: spec.domain_type,
             pool_volumes: HashMap::new(),
         }

@@ -16,7 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gettextrs::gettext;
 use serde::{Deserialize, Serialize};
 
-use super::uri;
 use crate::i18n::gettext_f;
 
 /// The file format this Hangar reads and writes.
@@ -220,29 +219,6 @@ impl ConnectionStore {
                 notices: Vec::new(),
             },
         }
-    }
-
-    /// Takes passwords out of the saved addresses (written by hand, or by an old tool) and
-    /// rewrites the file without them; one sentence per connection for the user.
-    fn remove_passwords(&self, connections: &mut [SavedConnection]) -> Vec<String> {
-        let path = self.path.display().to_string();
-        let mut notices: Vec<String> = connections
-            .iter_mut()
-            .filter_map(|saved| {
-                saved.uri = uri::without_password(&saved.uri)?;
-                Some(gettext_f(
-                    "The saved address of “{name}” held a password; Hangar took it out of {path}. It asks for the password when it connects and can keep it in the keyring.",
-                    &[("name", &saved.name), ("path", &path)],
-                ))
-            })
-            .collect();
-        if !notices.is_empty() {
-            if let Err(error) = self.save(connections) {
-                let still_there = gettext_f("The password is still in {path}.", &[("path", &path)]);
-                notices.push(format!("{still_there} {}", error.user_message()));
-            }
-        }
-        notices
     }
 
     fn handle_damage(&self, damage: Damage, now: SystemTime) -> StoreProblem {
@@ -611,5 +587,6 @@ fn sync_parent(path: &Path) {
     }
 }
 
+mod addresses;
 #[cfg(test)]
 mod tests;

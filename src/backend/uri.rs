@@ -5,6 +5,7 @@ use std::path::Path;
 use gettextrs::gettext;
 
 use super::error::{BackendError, ErrorKind};
+use super::password::REDACTED;
 
 /// Hypervisor drivers libvirt knows, by URI scheme prefix.
 const KNOWN_DRIVERS: &[&str] = &[
@@ -118,18 +119,33 @@ fn check_scheme(driver: &str, transport: Option<&str>) -> Result<(), BackendErro
 /// when it carries none. Passwords belong in the keyring, never in an address that is shown
 /// and saved.
 pub fn without_password(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    // The host follows the last '@', as in `parse_authority`.
-    let (userinfo, _host) = rest[..authority_end].rsplit_once('@')?;
-    let (user, _password) = userinfo.split_once(':')?;
-    let after_userinfo = &rest[userinfo.len() + 1..];
+    let (scheme, user, after_userinfo) = split_password(uri)?;
     let user_part = if user.is_empty() {
         String::new()
     } else {
         format!("{user}@")
     };
     Some(format!("{scheme}://{user_part}{after_userinfo}"))
+}
+
+/// `uri` as it may be printed: a password in it replaced by `<redacted>`.
+pub fn redact_password(uri: &str) -> String {
+    match split_password(uri) {
+        Some((scheme, user, after_userinfo)) => {
+            format!("{scheme}://{user}:{REDACTED}@{after_userinfo}")
+        }
+        None => uri.to_owned(),
+    }
+}
+
+/// The scheme, the user and what follows the user info, when the user info holds a password.
+fn split_password(uri: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // The host follows the last '@', as in `parse_authority`.
+    let (userinfo, _host) = rest[..authority_end].rsplit_once('@')?;
+    let (user, _password) = userinfo.split_once(':')?;
+    Some((scheme, user, &rest[userinfo.len() + 1..]))
 }
 
 type Authority = (Option<String>, Option<String>, Option<u16>);
@@ -362,5 +378,10 @@ mod tests {
         assert_eq!(strip("qemu+tcp://admin@[::1]:16509/system"), None);
         assert_eq!(strip("qemu:///system"), None);
         assert_eq!(strip("test:///path/with:colon@sign.xml"), None);
+        assert_eq!(
+            redact_password("qemu+tcp://admin:pw@nas/system"),
+            "qemu+tcp://admin:<redacted>@nas/system"
+        );
+        assert_eq!(redact_password("qemu:///system"), "qemu:///system");
     }
 }

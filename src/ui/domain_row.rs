@@ -85,7 +85,7 @@ mod imp {
                         draw_sparkline(cairo, width, height, &domain.cpu_history());
                     }
                 });
-            // The list view moves a recycled row into its list item after binding it.
+            // Should the row be bound before it sits in its list item, name the item then.
             self.obj()
                 .connect_parent_notify(|row| row.update_accessible_name());
         }
@@ -251,6 +251,7 @@ fn accessible_name(domain: &Domain, show_host: bool) -> String {
     parts.push(vcpus_text(domain.vcpus()));
     parts.push(format_memory(domain.memory_kib()));
     if domain.cpu_percent() >= 0.0 {
+        // xgettext:no-c-format
         parts.push(gettextrs::gettext("{percent} % CPU").replace(
             "{percent}",
             &rounded_percent(domain.cpu_percent()).to_string(),

@@ -2,6 +2,7 @@
 //! and the viewer widget.
 
 pub mod framebuffer;
+mod handshake;
 pub mod keysyms;
 pub mod session;
 pub mod target;

@@ -6,16 +6,15 @@
 //! next speaks (seconds on a still screen).
 
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gettextrs::gettext;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use vnc::{PixelFormat, VncClient, VncConnector, VncEncoding, VncError, X11Event};
+use vnc::{VncClient, VncError, X11Event};
 
 use super::framebuffer::{self, Framebuffer, SharedFramebuffer};
+use super::handshake::{handshake, server_text, ConnectFailure};
 use super::keysyms::{self, KeyStroke};
 use crate::backend::password::Password;
 use crate::i18n::gettext_f;
@@ -28,9 +27,6 @@ const SPARE_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 /// Events handled in one go before commands get a turn, so keys never wait behind a long
 /// update.
 const MAX_EVENTS_PER_BATCH: usize = 256;
-/// vnc-rs's message when the server offers only security types it lacks (VeNCrypt, TLS, SASL).
-const UNSUPPORTED_SECURITY: &str = "Security type apart from Vnc Auth has not been implemented";
-
 /// Where the VNC server is.
 #[derive(Debug)]
 pub enum VncStream {
@@ -238,15 +234,6 @@ async fn wait_for_close(commands: &mut mpsc::UnboundedReceiver<Command>) {
     }
 }
 
-/// Why connecting failed.
-#[derive(Debug)]
-enum ConnectFailure {
-    Auth(String),
-    Other(String),
-    /// The UI closed the session first.
-    Closed,
-}
-
 impl ConnectFailure {
     fn into_event(self) -> VncEvent {
         match self {
@@ -339,79 +326,6 @@ fn unix_stream(fd: OwnedFd) -> Result<tokio::net::UnixStream, ConnectFailure> {
                 &[("error", &error.to_string())],
             ))
         })
-}
-
-async fn handshake<S>(stream: S, password: Option<Password>) -> Result<VncClient, ConnectFailure>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
-{
-    // vnc-rs asks for the password only when the server wants one; knowing whether it did
-    // tells a refused password apart from other refusals.
-    let password_asked = Arc::new(AtomicBool::new(false));
-    let asked = password_asked.clone();
-    let credential = async move {
-        asked.store(true, Ordering::Relaxed);
-        // vnc-rs wants a plain String (used for the DES challenge, then dropped unwiped):
-        // made only now, when the server asks, and kept no longer than vnc-rs keeps it.
-        password
-            .map(|password| password.expose().to_owned())
-            .ok_or(VncError::NoPassword)
-    };
-    let connector = VncConnector::new(stream)
-        .set_auth_method(credential)
-        .allow_shared(true)
-        .set_pixel_format(PixelFormat::bgra());
-    let connector = ENCODINGS.iter().fold(connector, |connector, encoding| {
-        connector.add_encoding(*encoding)
-    });
-    let result = async { connector.build()?.try_start().await?.finish() }.await;
-    result.map_err(|error| describe_handshake_error(error, password_asked.load(Ordering::Relaxed)))
-}
-
-/// In order of preference: QEMU uses the first one it knows. ZRLE is lossless and compact;
-/// the pseudo-encodings bring the pointer shape and size changes.
-const ENCODINGS: [VncEncoding; 9] = [
-    VncEncoding::Zrle,
-    VncEncoding::Tight,
-    VncEncoding::Trle,
-    VncEncoding::CopyRect,
-    VncEncoding::Raw,
-    VncEncoding::CursorPseudo,
-    VncEncoding::DesktopSizePseudo,
-    VncEncoding::ExtendedDesktopSizePseudo,
-    VncEncoding::LastRectPseudo,
-];
-
-fn describe_handshake_error(error: VncError, password_asked: bool) -> ConnectFailure {
-    match error {
-        VncError::NoPassword => ConnectFailure::Auth(gettext("This console needs a password.")),
-        VncError::WrongPassword => {
-            ConnectFailure::Auth(gettext("The console did not accept the password."))
-        }
-        VncError::General(message) if message == UNSUPPORTED_SECURITY => ConnectFailure::Other(
-            gettext("The console wants TLS or SASL security, which Hangar does not support yet."),
-        ),
-        VncError::General(message) if password_asked => ConnectFailure::Auth(gettext_f(
-            "The console did not accept the password ({reason}).",
-            &[("reason", &server_text(&message))],
-        )),
-        VncError::General(message) => ConnectFailure::Other(gettext_f(
-            "The console refused the connection: {reason}.",
-            &[("reason", &server_text(&message))],
-        )),
-        other => ConnectFailure::Other(gettext_f(
-            "The console connection failed during the handshake: {error}.",
-            &[("error", &other.to_string())],
-        )),
-    }
-}
-
-/// A message from the server, tidied: QEMU ends its reasons with a NUL byte.
-fn server_text(message: &str) -> String {
-    message
-        .trim_end_matches(['\0', '.', ' ', '\n'])
-        .trim_start()
-        .to_owned()
 }
 
 /// What woke the session task.

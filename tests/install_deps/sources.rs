@@ -11,6 +11,8 @@ pub struct ProgramUse {
     pub program: String,
     /// Relative to the repository, with the line: "tests/common/xvnc.rs:199".
     pub place: String,
+    /// Run by a shell, where a builtin or a function of the scripts takes the name first.
+    pub by_shell: bool,
 }
 
 /// Test helpers whose first string argument is a program they run.
@@ -64,6 +66,7 @@ pub fn scan_repository(root: &Path) -> Scan {
         scan.uses.push(ProgramUse {
             program: program.to_string(),
             place: "cargo build".into(),
+            by_shell: false,
         });
     }
     for (program, script) in HANDED_OVER {
@@ -76,6 +79,7 @@ pub fn scan_repository(root: &Path) -> Scan {
         scan.uses.push(ProgramUse {
             program: program.to_string(),
             place: format!("{script}:{}", line + 1),
+            by_shell: false,
         });
     }
     scan
@@ -163,6 +167,7 @@ fn scan_rust(root: &Path, file: &Path, scan: &mut Scan) {
         scan.uses.push(ProgramUse {
             program: program.clone(),
             place: place(offset),
+            by_shell: false,
         });
         let chained = &text[end..text.len().min(end + 200)];
         match program.as_str() {
@@ -183,6 +188,7 @@ fn scan_rust(root: &Path, file: &Path, scan: &mut Scan) {
                         scan.uses.push(ProgramUse {
                             program: word,
                             place: place(at),
+                            by_shell: false,
                         });
                         break;
                     }
@@ -198,6 +204,7 @@ fn scan_rust(root: &Path, file: &Path, scan: &mut Scan) {
                 scan.uses.push(ProgramUse {
                     program,
                     place: place(offset),
+                    by_shell: false,
                 });
             }
         }
@@ -208,6 +215,7 @@ fn scan_rust(root: &Path, file: &Path, scan: &mut Scan) {
             scan.uses.push(ProgramUse {
                 program: program.to_string(),
                 place: place(offset),
+                by_shell: false,
             });
         }
     }
@@ -228,6 +236,7 @@ fn scan_python(root: &Path, file: &Path, uses: &mut Vec<ProgramUse>) {
             uses.push(ProgramUse {
                 program,
                 place: format!("{name}:{}", line_of(&text, offset)),
+                by_shell: false,
             });
         }
     }
@@ -239,6 +248,7 @@ fn add_shell(script: &str, name: &str, first_line: usize, scan: &mut Scan) {
         scan.uses.push(ProgramUse {
             program,
             place: format!("{name}:{}", first_line + line),
+            by_shell: true,
         });
     }
     scan.shell_functions.extend(found.functions);

@@ -10,8 +10,10 @@ use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 pub mod domain;
+pub mod domain_edit;
 pub mod network;
 pub mod pool;
+pub(crate) mod splice;
 pub mod volume;
 
 /// One problem with one field of a wizard, as a sentence for the user.
