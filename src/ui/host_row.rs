@@ -7,6 +7,7 @@ use gettextrs::gettext;
 use gtk::prelude::*;
 use gtk::{gio, glib};
 
+use super::wait_spinner::WaitSpinner;
 use crate::backend::uri::ConnectionUri;
 use crate::model::{Host, HostStatus};
 
@@ -23,7 +24,7 @@ mod imp {
         #[template_child]
         pub(super) status_label: TemplateChild<gtk::Label>,
         #[template_child]
-        pub(super) spinner: TemplateChild<gtk::Spinner>,
+        pub(super) spinner: TemplateChild<WaitSpinner>,
         #[template_child]
         pub(super) status_icon: TemplateChild<gtk::Image>,
         #[template_child]
@@ -38,6 +39,7 @@ mod imp {
         type ParentType = gtk::ListBoxRow;
 
         fn class_init(klass: &mut Self::Class) {
+            WaitSpinner::ensure_type();
             klass.bind_template();
         }
 

@@ -16,6 +16,7 @@ mod new_pool_dialog;
 mod new_vm_wizard;
 pub(crate) mod password_entry;
 mod usage_graph;
+mod wait_spinner;
 mod window;
 mod wizard_form;
 

@@ -39,7 +39,7 @@ pub(super) mod imp {
         #[template_child]
         pub(super) connecting_page: TemplateChild<adw::StatusPage>,
         #[template_child]
-        pub(super) connecting_spinner: TemplateChild<gtk::Spinner>,
+        pub(super) connecting_spinner: TemplateChild<crate::ui::wait_spinner::WaitSpinner>,
         #[template_child]
         pub(super) failed_page: TemplateChild<adw::StatusPage>,
         #[template_child]
@@ -62,6 +62,7 @@ pub(super) mod imp {
         fn class_init(klass: &mut Self::Class) {
             DomainList::ensure_type();
             HostSummaryPage::ensure_type();
+            crate::ui::wait_spinner::WaitSpinner::ensure_type();
             klass.bind_template();
             domain_actions::install(klass);
             klass.install_property_action("win.show-summary", "showing-summary");
