@@ -423,7 +423,9 @@ impl Host {
     fn apply_update(&self, update: HostUpdate) {
         match update {
             HostUpdate::Phase(phase) => {
-                self.set_status(HostStatus::Connecting, "");
+                // While it tries again, the host keeps saying why the last attempt failed.
+                let last_failure = self.error_message();
+                self.set_status(HostStatus::Connecting, &last_failure);
                 self.set_phase(&phase_text(phase));
             }
             HostUpdate::Connected(info) => {

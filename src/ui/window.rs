@@ -401,6 +401,11 @@ impl Window {
         if phase.is_empty() {
             phase = gettext("Waiting for the host to answer");
         }
+        // Reconnecting: what happened last time, under what is happening now.
+        let last_failure = host.error_message();
+        if status == HostStatus::Connecting && !last_failure.is_empty() {
+            phase = format!("{phase}\n{last_failure}");
+        }
         imp.connecting_page.set_description(Some(&phase));
         imp.content_stack.set_visible_child_name(page);
     }
