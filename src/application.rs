@@ -14,6 +14,7 @@ use crate::backend::secrets;
 use crate::backend::store::{ConnectionStore, SavedConnection};
 use crate::backend::uri;
 use crate::config;
+use crate::i18n::gettext_f;
 use crate::model::Domain;
 use crate::model::{Host, HostStatus};
 use crate::ui::{ConnectionDialog, ConsoleWindow, CredentialsDialog, Window};
@@ -63,6 +64,7 @@ mod imp {
             gtk::Window::set_default_icon_name(config::APP_ID);
             self.obj().load_saved_connections();
             crate::diagnostics::start_from_environment();
+            self.obj().watch_event_loop();
             if let Some(theme) =
                 gtk::gdk::Display::default().map(|d| gtk::IconTheme::for_display(&d))
             {
@@ -342,6 +344,34 @@ impl Application {
     }
 
     /// Opens the new-machine wizard for the host at `address` as soon as it is connected.
+    /// libvirt's event loop carries every host's events and keepalives; should it fail (it
+    /// reports once, in the log), the user hears it too, once per failure.
+    fn watch_event_loop(&self) {
+        let reported = std::cell::Cell::new(false);
+        let app = self.downgrade();
+        glib::timeout_add_seconds_local(5, move || {
+            let Some(app) = app.upgrade() else {
+                return glib::ControlFlow::Break;
+            };
+            match ffi::event_loop_status() {
+                ffi::EventLoopStatus::Failed(reason) if !reported.get() => {
+                    reported.set(true);
+                    // The console-only mode (`--vnc`) has no main window to say it in.
+                    let Some(window) = app.imp().window.upgrade() else {
+                        return glib::ControlFlow::Continue;
+                    };
+                    window.show_toast(&gettext_f(
+                        "Live updates from your hosts may stop: libvirt's event loop failed ({reason}). Restart Hangar if the lists stop changing.",
+                        &[("reason", &reason)],
+                    ));
+                }
+                ffi::EventLoopStatus::Running => reported.set(false),
+                _ => {}
+            }
+            glib::ControlFlow::Continue
+        });
+    }
+
     fn store(&self) -> Option<std::sync::Arc<ConnectionStore>> {
         self.imp().store.borrow().clone()
     }
