@@ -33,14 +33,6 @@ fn next_prompt(updates: &async_channel::Receiver<HostUpdate>) -> CredentialPromp
     })
 }
 
-fn wait_for_guest(updates: &async_channel::Receiver<HostUpdate>, guest: &str) {
-    common::next_update(updates, PATIENCE, |update| match update {
-        HostUpdate::Domains(list) => list.iter().any(|domain| domain.name == guest).then_some(()),
-        HostUpdate::CredentialsNeeded(prompt) => panic!("asked for credentials: {prompt:?}"),
-        _ => None,
-    })
-}
-
 fn answer(prompt: CredentialPrompt, user: &str, password: &str) {
     prompt.answer(Some(PromptAnswer {
         username: user.to_owned(),
@@ -71,7 +63,7 @@ fn wrong_password_asks_again_with_the_reason() {
     assert!(reason.contains("did not accept"), "{reason}");
     assert!(!reason.contains("wrong-password"));
     answer(second, &login.user, &login.password);
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
 }
 
 #[test]
@@ -137,7 +129,7 @@ fn host_down_at_start_connects_once_it_is_up() {
     });
     common::testbed_libvirtd("launch");
     assert_eq!(error.kind, ErrorKind::Unreachable);
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
 }
 
 #[test]
@@ -151,7 +143,7 @@ fn daemon_restart_while_connected_reconnects_by_itself() {
     settings.typed_password = Password::from_text(&login.password).into();
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
     common::testbed_libvirtd("restart");
     let error = common::next_update(&updates, PATIENCE, |update| match update {
         HostUpdate::Failed(error) => Some(error),
@@ -164,7 +156,7 @@ fn daemon_restart_while_connected_reconnects_by_itself() {
         ),
         "{error:?}"
     );
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
 }
 
 #[test]
@@ -241,7 +233,7 @@ fn wrong_saved_password_is_replaced_only_after_a_successful_login() {
         password: Password::from_text(&login.password),
         remember: true,
     }));
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
     assert_eq!(
         secrets::lookup_password(key).expect("lookup"),
         Some(Password::from_text(&login.password)),

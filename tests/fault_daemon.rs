@@ -270,15 +270,6 @@ fn next_prompt(updates: &async_channel::Receiver<HostUpdate>) -> CredentialPromp
     })
 }
 
-/// Waits for the guest's row; any login question on the way fails the test.
-fn wait_for_guest(updates: &async_channel::Receiver<HostUpdate>, guest: &str) {
-    common::next_update(updates, PATIENCE, |update| match update {
-        HostUpdate::Domains(list) => list.iter().any(|domain| domain.name == guest).then_some(()),
-        HostUpdate::CredentialsNeeded(prompt) => panic!("asked again: {prompt:?}"),
-        _ => None,
-    })
-}
-
 #[test]
 fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
     let _turn = turn();
@@ -300,7 +291,7 @@ fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
     let worker = HostWorker::start(login.uri.clone(), settings, common::quick_options());
     let updates = worker.updates();
     // The saved password logs in without a question.
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
 
     let _restore = RestorePassword(login.password.clone());
     let new_password = format!("changed-{}", std::process::id());
@@ -327,7 +318,7 @@ fn changed_password_is_asked_once_and_saved_only_after_it_worked() {
         password: Password::from_text(&new_password),
         remember: true,
     }));
-    wait_for_guest(&updates, &guest);
+    common::wait_for_guest(&updates, PATIENCE, &guest);
     assert_eq!(
         secrets::lookup_password(key).expect("lookup"),
         Some(Password::from_text(&new_password)),

@@ -332,6 +332,21 @@ pub fn connected_worker(
     (worker, updates)
 }
 
+/// Waits for the row of `guest`; a login question on the way fails the test (the worker was
+/// expected to log in with what it has).
+pub fn wait_for_guest(
+    updates: &async_channel::Receiver<hangar::backend::worker::HostUpdate>,
+    timeout: Duration,
+    guest: &str,
+) {
+    use hangar::backend::worker::HostUpdate;
+    next_update(updates, timeout, |update| match update {
+        HostUpdate::Domains(list) => list.iter().any(|domain| domain.name == guest).then_some(()),
+        HostUpdate::CredentialsNeeded(prompt) => panic!("asked for credentials: {prompt:?}"),
+        _ => None,
+    })
+}
+
 /// Reads updates until `pick` returns something, answering nothing else; panics after
 /// `timeout` with what was seen.
 pub fn next_update<T>(
