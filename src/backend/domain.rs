@@ -11,6 +11,8 @@ pub mod devices;
 pub mod fields;
 pub mod guest_info;
 pub mod model;
+pub mod xml_diff;
+pub mod xml_editor;
 #[cfg(test)]
 mod model_tests;
 
