@@ -11,10 +11,10 @@ pub mod devices;
 pub mod fields;
 pub mod guest_info;
 pub mod model;
-pub mod xml_diff;
-pub mod xml_editor;
 #[cfg(test)]
 mod model_tests;
+pub mod xml_diff;
+pub mod xml_editor;
 
 /// A domain's run state (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

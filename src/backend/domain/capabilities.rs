@@ -47,8 +47,7 @@ pub fn domain_capabilities(
         virt_type,
         0,
     )?;
-    DomainCapabilities::from_xml(&xml)
-        .map_err(|reason| BackendError::new(ErrorKind::Other, reason))
+    DomainCapabilities::from_xml(&xml).map_err(|reason| BackendError::new(ErrorKind::Other, reason))
 }
 
 /// The `<emulator>` path of a domain's XML, which the capabilities call takes.
@@ -69,9 +68,14 @@ impl DomainCapabilities {
         let document = Document::parse(xml).map_err(|error| error.to_string())?;
         let root = document.root_element();
         if !root.has_tag_name("domainCapabilities") {
-            return Err(format!("<{}> is not <domainCapabilities>", root.tag_name().name()));
+            return Err(format!(
+                "<{}> is not <domainCapabilities>",
+                root.tag_name().name()
+            ));
         }
-        let arch = child(root, "arch").and_then(|node| node.text()).unwrap_or("");
+        let arch = child(root, "arch")
+            .and_then(|node| node.text())
+            .unwrap_or("");
         let cpu = child(root, "cpu");
         let mode = |name: &str| cpu.and_then(|cpu| cpu_mode(cpu, name));
         Ok(Self {

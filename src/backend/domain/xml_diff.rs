@@ -105,7 +105,11 @@ fn middle_diff(old: &[&str], new: &[&str], skip: usize) -> Vec<DiffLine> {
     let mut lines = Vec::with_capacity(rows + columns);
     while i < rows || j < columns {
         if i < rows && j < columns && old[i] == new[j] {
-            lines.push(DiffLine::Same(skip + i + 1, skip + j + 1, old[i].to_owned()));
+            lines.push(DiffLine::Same(
+                skip + i + 1,
+                skip + j + 1,
+                old[i].to_owned(),
+            ));
             i += 1;
             j += 1;
         } else if i < rows && (j == columns || common[at(i + 1, j)] >= common[at(i, j + 1)]) {
@@ -125,7 +129,9 @@ fn with_context(full: Vec<DiffLine>, context: usize) -> Vec<DiffLine> {
     let change_at: Vec<usize> = (0..full.len()).filter(|&i| full[i].is_change()).collect();
     let near_change = |index: usize| {
         let position = change_at.partition_point(|&change| change < index);
-        let after = change_at.get(position).is_some_and(|&c| c - index <= context);
+        let after = change_at
+            .get(position)
+            .is_some_and(|&c| c - index <= context);
         let before = position > 0 && index - change_at[position - 1] <= context;
         after || before
     };
@@ -198,7 +204,10 @@ mod tests {
 
     #[test]
     fn insertions_and_deletions_at_the_ends() {
-        assert_eq!(texts(&line_diff("a\nb", "z\na\nb\nc", 5)), ["+z", " a", " b", "+c"]);
+        assert_eq!(
+            texts(&line_diff("a\nb", "z\na\nb\nc", 5)),
+            ["+z", " a", " b", "+c"]
+        );
         assert_eq!(texts(&line_diff("a\nb\nc", "b", 5)), ["-a", " b", "-c"]);
         assert_eq!(texts(&line_diff("", "a", 5)), ["+a"]);
     }

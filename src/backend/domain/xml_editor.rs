@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn the_uuid_is_read() {
-        let xml = "<domain><name>a</name><uuid> 2556c43b-d4c5-4933-9a37-5aede64311c7 </uuid></domain>";
+        let xml =
+            "<domain><name>a</name><uuid> 2556c43b-d4c5-4933-9a37-5aede64311c7 </uuid></domain>";
         assert_eq!(
             uuid_of(xml).as_deref(),
             Some("2556c43b-d4c5-4933-9a37-5aede64311c7")
@@ -253,6 +254,14 @@ mod tests {
         let editor = XmlEditor::with_xml("u", "<domain>\n<vcpu>1</vcpu>\n</domain>\n".into());
         let diff = editor.diff("<domain>\n<vcpu>2</vcpu>\n</domain>\n");
         let texts: Vec<String> = diff.iter().map(DiffLine::to_text).collect();
-        assert_eq!(texts, [" <domain>", "-<vcpu>1</vcpu>", "+<vcpu>2</vcpu>", " </domain>"]);
+        assert_eq!(
+            texts,
+            [
+                " <domain>",
+                "-<vcpu>1</vcpu>",
+                "+<vcpu>2</vcpu>",
+                " </domain>"
+            ]
+        );
     }
 }

@@ -27,9 +27,8 @@ pub fn guest_info_params(
     let mut params: sys::virTypedParameterPtr = ptr::null_mut();
     let mut count: c_int = 0;
     // SAFETY: libvirt allocates `count` parameters on success; they are freed below.
-    let result = unsafe {
-        sys::virDomainGetGuestInfo(domain.as_ptr(), groups, &mut params, &mut count, 0)
-    };
+    let result =
+        unsafe { sys::virDomainGetGuestInfo(domain.as_ptr(), groups, &mut params, &mut count, 0) };
     if result < 0 {
         return Err(LibvirtError::last());
     }
