@@ -19,14 +19,19 @@ use hangar::backend::libvirt::session::HostSession;
 
 const NAME: &str = "hangar-xml-editor-test";
 
-/// Undefines the throwaway domain when the test ends.
-struct OwnDomain;
+/// Undefines (and stops) a throwaway domain when the test ends.
+struct OwnDomain(&'static str);
 
 impl OwnDomain {
     /// The test bed guest's saved config under a new name, without its UUID (libvirt
     /// gives the copy a new one).
     fn define_copy_of_the_guest() -> Self {
-        Self::remove();
+        Self::define_changed_copy(NAME, |xml| xml)
+    }
+
+    /// Like [`Self::define_copy_of_the_guest`], under `name`, with `change` made to the XML.
+    fn define_changed_copy(name: &'static str, change: impl FnOnce(String) -> String) -> Self {
+        Self::remove(name);
         let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("test bed guest");
         let xml = common::admin_virsh(&["dumpxml", "--inactive", &guest]);
         let copy: String = xml
@@ -35,28 +40,30 @@ impl OwnDomain {
             .map(|line| {
                 line.replace(
                     &format!("<name>{guest}</name>"),
-                    &format!("<name>{NAME}</name>"),
+                    &format!("<name>{name}</name>"),
                 ) + "\n"
             })
             .collect();
-        let file = std::env::temp_dir().join(format!("{NAME}-{}.xml", std::process::id()));
-        std::fs::write(&file, copy).expect("write domain XML");
+        let file = std::env::temp_dir().join(format!("{name}-{}.xml", std::process::id()));
+        std::fs::write(&file, change(copy)).expect("write domain XML");
         common::admin_virsh(&["define", file.to_str().expect("path")]);
         let _ = std::fs::remove_file(&file);
-        Self
+        Self(name)
     }
 
-    fn remove() {
+    fn remove(name: &str) {
         let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").expect("admin URI");
-        let _ = std::process::Command::new("virsh")
-            .args(["-q", "-c", &uri, "undefine", NAME])
-            .output();
+        for action in ["destroy", "undefine"] {
+            let _ = std::process::Command::new("virsh")
+                .args(["-q", "-c", &uri, action, name])
+                .output();
+        }
     }
 }
 
 impl Drop for OwnDomain {
     fn drop(&mut self) {
-        Self::remove();
+        Self::remove(self.0);
     }
 }
 
@@ -259,4 +266,37 @@ fn the_hosts_domain_capabilities_offer_cpu_models_and_firmware() {
     assert!(caps.firmware.bios);
     assert!(caps.max_vcpus.is_some_and(|max| max >= 1));
     assert!(caps.host_model.is_some() || caps.host_passthrough || caps.maximum);
+}
+
+#[test]
+fn an_agent_channel_nobody_answers_on_and_a_shut_off_machine_are_the_same_kind() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    const AGENT_NAME: &str = "hangar-agent-test";
+    let channel = "    <channel type='unix'>\n      \
+        <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n  </devices>";
+    let _domain =
+        OwnDomain::define_changed_copy(AGENT_NAME, |xml| xml.replacen("  </devices>", channel, 1));
+    let session = open_session(&login);
+    let uuid = common::admin_virsh(&["domuuid", AGENT_NAME])
+        .trim()
+        .to_owned();
+
+    let error = guest_info(&session, &uuid).expect_err("a shut-off machine has no agent");
+    println!("shut off: {:?} (libvirt {:?})", error.kind, error.libvirt);
+    assert_eq!(error.kind, ErrorKind::GuestAgentUnavailable);
+
+    // Running, with the agent's channel, but no agent in the guest (it has no OS at all).
+    common::admin_virsh(&["start", AGENT_NAME]);
+    let started = Instant::now();
+    let error = guest_info(&session, &uuid).expect_err("no agent answers");
+    println!(
+        "running without an agent, answer in {:?}: {:?} (libvirt {:?}): {error}",
+        started.elapsed(),
+        error.kind,
+        error.libvirt
+    );
+    assert_eq!(error.kind, ErrorKind::GuestAgentUnavailable);
+    assert!(error.is_libvirt(virt::sys::VIR_ERR_AGENT_UNRESPONSIVE));
 }
