@@ -94,7 +94,7 @@ impl BackendError {
                 capitalise(&self.detail)
             ),
             ErrorKind::GuestAgentUnavailable => gettext(
-                "The guest agent is not running in the virtual machine, so it cannot report about the guest. Install and start qemu-guest-agent in the guest.",
+                "No guest agent answers in this virtual machine. It reports only while the machine runs, with a guest agent channel and qemu-guest-agent started in the guest.",
             ),
             ErrorKind::Other => {
                 format!("{} {}", gettext("The host reported an error:"), self.detail)
