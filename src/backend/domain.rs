@@ -5,12 +5,16 @@ use super::libvirt::ffi::DomainStats;
 // One domain's XML as a typed model, its fields, and the checks before writing it back
 // (the writers are in `backend::xml::domain_edit`).
 pub mod apply;
+pub mod capabilities;
 pub mod conflict;
 pub mod devices;
 pub mod fields;
+pub mod guest_info;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
+pub mod xml_diff;
+pub mod xml_editor;
 
 /// A domain's run state (`virDomainState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

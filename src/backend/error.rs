@@ -27,6 +27,9 @@ pub enum ErrorKind {
     NotFound,
     /// The host cannot do this.
     Unsupported,
+    /// No guest agent answers in the virtual machine (none configured, not started in the
+    /// guest, or the machine is off).
+    GuestAgentUnavailable,
     /// Anything else libvirt reported.
     Other,
 }
@@ -89,6 +92,9 @@ impl BackendError {
                 "{} {}",
                 gettext("The host does not support this."),
                 capitalise(&self.detail)
+            ),
+            ErrorKind::GuestAgentUnavailable => gettext(
+                "No guest agent answers in this virtual machine. It reports only while the machine runs, with a guest agent channel and qemu-guest-agent started in the guest.",
             ),
             ErrorKind::Other => {
                 format!("{} {}", gettext("The host reported an error:"), self.detail)
@@ -203,6 +209,7 @@ fn kind_of_libvirt_error(code: i32, domain: i32) -> ErrorKind {
             ErrorKind::NotFound
         }
         sys::VIR_ERR_NO_SUPPORT => ErrorKind::Unsupported,
+        sys::VIR_ERR_AGENT_UNRESPONSIVE => ErrorKind::GuestAgentUnavailable,
         sys::VIR_ERR_INVALID_ARG | sys::VIR_ERR_XML_ERROR | sys::VIR_ERR_XML_DETAIL => {
             ErrorKind::InvalidInput
         }

@@ -122,7 +122,7 @@ unsafe fn read_stats_record(record: &sys::virDomainStatsRecord) -> DomainStats {
 
 /// # Safety
 /// `param` is a valid typed parameter whose `type_` says which union member is set.
-unsafe fn read_typed_value(param: &sys::virTypedParameter) -> Option<TypedValue> {
+pub(super) unsafe fn read_typed_value(param: &sys::virTypedParameter) -> Option<TypedValue> {
     let value = match param.type_ as u32 {
         sys::VIR_TYPED_PARAM_INT => TypedValue::Int(param.value.i.into()),
         sys::VIR_TYPED_PARAM_UINT => TypedValue::UInt(param.value.ui.into()),

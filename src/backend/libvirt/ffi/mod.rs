@@ -2,14 +2,16 @@
 //!
 //! The `virt` crate has no usable wrapper for authenticated opens (its `open_auth` crashes on a
 //! password prompt), bulk domain statistics (its version leaks the records), event and close
-//! callbacks, DHCP leases or guest agent addresses (its version leaks the records). This
-//! module gives each of them a small safe API; everything else uses `virt`'s own safe methods.
+//! callbacks, DHCP leases, guest agent addresses (its version leaks the records) or the guest
+//! agent's report. This module gives each of them a small safe API; everything else uses
+//! `virt`'s own safe methods.
 
 mod addresses;
 mod connection;
 mod domain_stats;
 mod event_loop;
 mod events;
+mod guest_info;
 mod node;
 
 pub use addresses::*;
@@ -17,6 +19,7 @@ pub use connection::Connection;
 pub use domain_stats::*;
 pub use event_loop::{event_loop_status, EventLoopStatus, StartError};
 pub use events::*;
+pub use guest_info::*;
 #[cfg(test)]
 use node::field_name;
 pub use node::*;
