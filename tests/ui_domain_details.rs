@@ -5,16 +5,40 @@ mod common;
 
 use common::RunningApp;
 
+const CONFLICT_NOTICE: &str = "The virtual machine was changed elsewhere while this page was \
+    open. Its new values are shown; check them and apply again.";
+
 /// `<currentMemory>` of the guest's saved config, in KiB.
 fn saved_memory_kib(guest: &str) -> u64 {
+    saved_kib(guest, "currentMemory")
+}
+
+/// The memory element `tag` of the guest's saved config, in KiB.
+fn saved_kib(guest: &str, tag: &str) -> u64 {
     let xml = common::admin_virsh(&["dumpxml", "--inactive", guest]);
     let document = roxmltree::Document::parse(&xml).expect("domain XML");
     document
         .descendants()
-        .find(|node| node.has_tag_name("currentMemory"))
+        .find(|node| node.has_tag_name(tag))
         .and_then(|node| node.text())
         .and_then(|text| text.trim().parse().ok())
-        .expect("<currentMemory> in KiB")
+        .unwrap_or_else(|| panic!("<{tag}> in KiB"))
+}
+
+/// Replaces the text of the spin button called `name` with `value`.
+fn set_spin(pid: &str, name: &str, value: u64) {
+    atspi(&[
+        "click",
+        "--pid",
+        pid,
+        "--role",
+        "spin button",
+        "Hangar",
+        name,
+    ]);
+    atspi(&["key", "ctrl+a"]);
+    atspi(&["type", &value.to_string()]);
+    atspi(&["key", "Tab"]);
 }
 
 fn atspi(args: &[&str]) {
@@ -28,6 +52,7 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
     };
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let before_kib = saved_memory_kib(&guest);
+    let before_max_kib = saved_kib(&guest, "memory");
     let wanted_mib = before_kib / 1024 - 16;
     let Some((app, _turn)) =
         RunningApp::start(&["--connect", &uri, "--show-domain-editor", &guest])
@@ -70,17 +95,85 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
         let now = saved_memory_kib(&guest);
         (now == wanted_mib * 1024).then_some(now)
     });
+    let apply_ms = started.elapsed().as_millis();
     let path = app.screenshot("domain-details-applied");
+    let conflict = saved.map(|_| edit_against_an_outside_change(&app, &guest, before_kib));
     // Put the guest back as it was for the other tests, before asserting.
+    let max_kib = saved_kib(&guest, "memory");
+    common::admin_virsh(&["setmaxmem", &guest, &format!("{max_kib}k"), "--config"]);
     common::admin_virsh(&["setmem", &guest, &format!("{before_kib}k"), "--config"]);
+    common::admin_virsh(&[
+        "setmaxmem",
+        &guest,
+        &format!("{before_max_kib}k"),
+        "--config",
+    ]);
     assert!(
         saved.is_some(),
         "the saved config never got {wanted_mib} MiB\n{}",
         app.log()
     );
     println!(
-        "saved {wanted_mib} MiB {} ms after Apply; screenshot {}",
-        started.elapsed().as_millis(),
+        "saved {wanted_mib} MiB {apply_ms} ms after Apply; screenshot {}",
         path.display()
     );
+    if let Some(Err(problem)) = conflict {
+        panic!("{problem}\n{}", app.log());
+    }
+}
+
+/// The page has unapplied edits of the memory and its maximum when `virsh setmaxmem
+/// --config` changes the maximum: Apply says so and writes nothing; the page shows the new
+/// maximum and keeps the memory edit, which a second Apply saves beside the outside change.
+fn edit_against_an_outside_change(
+    app: &RunningApp,
+    guest: &str,
+    original_kib: u64,
+) -> Result<(), String> {
+    let pid = app.pid().to_string();
+    let max_mib = saved_kib(guest, "memory") / 1024;
+    let my_memory_mib = original_kib / 1024 - 8;
+    set_spin(&pid, "Memory (MiB)", my_memory_mib);
+    set_spin(&pid, "Maximum Memory (MiB)", max_mib + 16);
+    let their_max_mib = max_mib + 32;
+    common::admin_virsh(&["setmaxmem", guest, &format!("{their_max_mib}M"), "--config"]);
+    atspi(&[
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "push button",
+        "Hangar",
+        "Apply",
+    ]);
+    app.wait_for_names(20, &[CONFLICT_NOTICE])
+        .map_err(|error| format!("no conflict notice: {error}"))?;
+    app.screenshot("domain-details-conflict");
+    let (memory, max) = (saved_memory_kib(guest), saved_kib(guest, "memory"));
+    if max != their_max_mib * 1024 || memory == my_memory_mib * 1024 {
+        return Err(format!(
+            "the conflicting Apply wrote: memory {memory}, max {max} KiB"
+        ));
+    }
+    atspi(&[
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "push button",
+        "Hangar",
+        "Apply",
+    ]);
+    let both = common::wait_for(std::time::Duration::from_secs(20), || {
+        let memory = saved_memory_kib(guest);
+        let max = saved_kib(guest, "memory");
+        (memory == my_memory_mib * 1024 && max == their_max_mib * 1024).then_some(())
+    });
+    both.ok_or_else(|| {
+        format!(
+            "after the conflict, Apply lost a change: memory {} KiB, max {} KiB",
+            saved_memory_kib(guest),
+            saved_kib(guest, "memory")
+        )
+    })
 }
