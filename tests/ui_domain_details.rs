@@ -66,6 +66,17 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
         let missing = error.lines().find(|line| line.contains("missing"));
         panic!("the details page lacks a section or button: {missing:?}\n{error}");
     }
+    let details_window = format!("{guest} — Details");
+    if let Err(problems) = common::run_atspi(&[
+        "audit",
+        "--pid",
+        &pid,
+        "--window",
+        &details_window,
+        "Hangar",
+    ]) {
+        panic!("the details page has controls a screen reader cannot name:\n{problems}");
+    }
     // Nothing is written before Apply.
     atspi(&[
         "click",
