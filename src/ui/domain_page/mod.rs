@@ -31,6 +31,8 @@ use overview::{OverviewFacts, OverviewSection};
 struct Reading {
     config_xml: String,
     live_xml: Option<String>,
+    /// Whether `live_xml` carries secrets (the VNC password) as the config does.
+    live_secure: bool,
 }
 
 /// What the page was opened with (or last re-read): the base edits are compared to.
@@ -237,9 +239,9 @@ impl DomainPage {
                 .live_xml
                 .as_deref()
                 .and_then(|xml| DomainModel::from_xml(xml).ok());
-            Ok((reading.config_xml, model, live))
+            Ok((reading.config_xml, model, live, reading.live_secure))
         });
-        let (xml, model, live) = match parsed {
+        let (xml, model, live, live_secure) = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {
                 imp.loading_status
@@ -258,7 +260,11 @@ impl DomainPage {
                 }
             }
         }
-        let pending = live.is_some_and(|live| !pending_after_shutdown(&live, &model).is_empty());
+        let pending = live.is_some_and(|live| {
+            pending_after_shutdown(&live, &model)
+                .into_iter()
+                .any(|field| live_secure || field != Field::VncPassword)
+        });
         imp.shutdown_revealer.set_reveal_child(pending);
         imp.opened.replace(Some(Opened { xml, model }));
         self.show_model(&shown);
@@ -342,14 +348,18 @@ fn read_domain(
 ) -> Result<Reading, BackendError> {
     let config_xml = apply::read_config_xml(session, uuid)?;
     let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    let live_xml = if domain.is_active()? {
-        Some(domain.xml_desc(0)?)
+    // Secure like the config, or the VNC password would look pending when it is not.
+    let (live_xml, live_secure) = if !domain.is_active()? {
+        (None, true)
+    } else if let Ok(xml) = domain.xml_desc(virt::sys::VIR_DOMAIN_XML_SECURE) {
+        (Some(xml), true)
     } else {
-        None
+        (Some(domain.xml_desc(0)?), false)
     };
     Ok(Reading {
         config_xml,
         live_xml,
+        live_secure,
     })
 }
 
