@@ -210,3 +210,34 @@ fn the_demo_hosts_machine_shows_its_overview() {
     .expect("no after-shutdown notice for a machine with nothing pending");
     println!("screenshot {}", path.display());
 }
+
+/// Alt+Enter on the selected row opens its details; the page's Console button is one click
+/// from the console.
+#[test]
+fn alt_enter_opens_the_selected_machines_details() {
+    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let Some((app, _turn)) = RunningApp::start(&["--connect", &uri]) else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &[&guest])
+        .expect("the guest is listed");
+    atspi(&["click", "--pid", &pid, "Hangar", &guest]);
+    atspi(&["key", "alt+Return"]);
+    app.wait_for_names(30, &["Overview", "Memory", &format!("{guest} — Details")])
+        .expect("Alt+Enter opens the details page");
+    atspi(&[
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "push button",
+        "Hangar",
+        "Console",
+    ]);
+    app.wait_for_names(60, &["Keys and Screenshot"])
+        .expect("the page's Console button opens the console");
+}

@@ -115,6 +115,14 @@ impl DomainPage {
     pub fn new(app: &impl IsA<gtk::Application>, domain: &Domain) -> Self {
         let page: Self = glib::Object::builder().property("application", app).build();
         page.imp().domain.replace(Some(domain.clone()));
+        domain.connect_notify_local(
+            Some("state-label"),
+            glib::clone!(
+                #[weak]
+                page,
+                move |domain, _| page.imp().overview.show_state(&domain.state_label())
+            ),
+        );
         GtkWindowExt::set_title(
             &page,
             Some(&gettext_f("{name} — Details", &[("name", &domain.name())])),

@@ -85,6 +85,11 @@ impl OverviewSection {
             .set_subtitle(&firmware_label(model.firmware));
     }
 
+    /// Shows a new run state (the domain started or stopped while the page was open).
+    pub fn show_state(&self, state: &str) {
+        self.imp().state_row.set_subtitle(state);
+    }
+
     /// Writes the edited fields into `model`.
     pub fn read_into(&self, model: &mut DomainModel) {
         model.title = self.imp().title_row.text().to_string();
