@@ -241,3 +241,83 @@ fn alt_enter_opens_the_selected_machines_details() {
     app.wait_for_names(60, &["Keys and Screenshot"])
         .expect("the page's Console button opens the console");
 }
+
+/// The guest's `<title>` in the live (`inactive` false) or saved XML, if any.
+fn title_of(guest: &str, inactive: bool) -> Option<String> {
+    let mut args = vec!["dumpxml", guest];
+    if inactive {
+        args.push("--inactive");
+    }
+    let xml = common::admin_virsh(&args);
+    let document = roxmltree::Document::parse(&xml).expect("domain XML");
+    let title = document
+        .root_element()
+        .children()
+        .find(|node| node.has_tag_name("title"))?;
+    Some(title.text().unwrap_or_default().to_owned())
+}
+
+/// A title typed on the page reaches the running machine and its saved config on Apply;
+/// cleared on the page, it is gone from both.
+#[test]
+fn title_is_set_live_and_saved_then_cleared() {
+    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else {
+        return;
+    };
+    let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
+    let Some((app, _turn)) =
+        RunningApp::start(&["--connect", &uri, "--show-domain-editor", &guest])
+    else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &["Overview", "Apply"])
+        .expect("the details page opens");
+    let title = "Test bed guest";
+    atspi(&["click", "--pid", &pid, "--role", "text", "Hangar", "Title"]);
+    atspi(&["key", "ctrl+a"]);
+    atspi(&["type", title]);
+    atspi(&[
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "push button",
+        "Hangar",
+        "Apply",
+    ]);
+    let both = |wanted: Option<&str>| {
+        common::wait_for(std::time::Duration::from_secs(20), || {
+            let live = title_of(&guest, false);
+            let saved = title_of(&guest, true);
+            (live.as_deref() == wanted && saved.as_deref() == wanted).then_some(())
+        })
+    };
+    let set = both(Some(title));
+    app.screenshot("domain-details-title");
+    atspi(&["click", "--pid", &pid, "--role", "text", "Hangar", "Title"]);
+    atspi(&["key", "ctrl+a"]);
+    atspi(&["key", "BackSpace"]);
+    atspi(&[
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "push button",
+        "Hangar",
+        "Apply",
+    ]);
+    let cleared = both(None);
+    assert!(
+        set.is_some(),
+        "title not set live and saved: {:?} / {:?}",
+        title_of(&guest, false),
+        title_of(&guest, true)
+    );
+    assert!(
+        cleared.is_some(),
+        "title not cleared: {:?} / {:?}",
+        title_of(&guest, false),
+        title_of(&guest, true)
+    );
+}
