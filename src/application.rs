@@ -33,7 +33,7 @@ mod imp {
         pub(super) store: RefCell<Option<std::sync::Arc<ConnectionStore>>>,
         pub(super) console_window: glib::WeakRef<ConsoleWindow>,
         /// A console asked for on the command line, opened once its domain is listed.
-        pub(super) pending_console: RefCell<Option<String>>,
+        pub(super) pending_console: RefCell<Option<(String, super::PendingView)>>,
     }
 
     #[glib::object_subclass]
@@ -106,6 +106,7 @@ mod imp {
                 "demo",
                 "connect",
                 "show-domain-console",
+                "show-domain-editor",
                 "show-host-summary",
                 "show-domain-creator",
             ];
@@ -123,7 +124,10 @@ mod imp {
                 app.open_uri(&address, None);
             }
             if let Ok(Some(name)) = options.lookup::<String>("show-domain-console") {
-                app.open_console_when_listed(name);
+                app.open_when_listed(name, PendingView::Console);
+            }
+            if let Ok(Some(name)) = options.lookup::<String>("show-domain-editor") {
+                app.open_when_listed(name, PendingView::Details);
             }
             if options.contains("show-domain-creator") {
                 app.show_creator_when_connected();
@@ -140,6 +144,13 @@ mod imp {
 
     impl GtkApplicationImpl for Application {}
     impl AdwApplicationImpl for Application {}
+}
+
+/// What `--show-domain-console` or `--show-domain-editor` opens once the domain is listed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PendingView {
+    Console,
+    Details,
 }
 
 glib::wrapper! {
@@ -193,6 +204,7 @@ impl Application {
         self.set_accels_for_action("win.search", &["<Control>f"]);
         self.set_accels_for_action("win.domain-delete", &["Delete"]);
         self.set_accels_for_action("win.domain-rename", &["F2"]);
+        self.set_accels_for_action("win.domain-details", &["<Alt>Return"]);
         self.set_accels_for_action("app.quit", &["<Control>q"]);
         self.set_accels_for_action("window.close", &["<Control>w"]);
         self.set_accels_for_action("win.refresh", &["<Control>r", "F5"]);
@@ -274,6 +286,11 @@ impl Application {
         self.console_window().open(domain);
     }
 
+    /// Shows `domain`'s details page (its window, beside the console).
+    pub fn open_details(&self, domain: &Domain) {
+        crate::ui::present_domain_page(self, domain);
+    }
+
     /// Shows the console of the VNC server at `host`:`port`, which belongs to no domain.
     pub fn open_vnc_address(&self, host: &str, port: u16) {
         self.console_window().open_address(host, port);
@@ -316,8 +333,8 @@ impl Application {
     }
 
     /// Opens the console of the domain called `name` as soon as a host lists it.
-    fn open_console_when_listed(&self, name: String) {
-        self.imp().pending_console.replace(Some(name));
+    fn open_when_listed(&self, name: String, view: PendingView) {
+        self.imp().pending_console.replace(Some((name, view)));
         for host in self.hosts().iter::<Host>().flatten() {
             self.watch_for_pending_console(&host);
         }
@@ -329,14 +346,17 @@ impl Application {
         let check = move |store: &gio::ListStore| {
             let Some(app) = app.upgrade() else { return };
             let wanted = app.imp().pending_console.borrow().clone();
-            let Some(wanted) = wanted else { return };
+            let Some((wanted, view)) = wanted else { return };
             if let Some(domain) = store
                 .iter::<Domain>()
                 .flatten()
                 .find(|d| d.name() == wanted)
             {
                 app.imp().pending_console.replace(None);
-                app.open_console(&domain);
+                match view {
+                    PendingView::Console => app.open_console(&domain),
+                    PendingView::Details => app.open_details(&domain),
+                }
             }
         };
         check(&store);

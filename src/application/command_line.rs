@@ -33,6 +33,14 @@ fn options() -> Vec<OptionSpec> {
             ),
         ),
         (
+            "show-domain-editor",
+            0,
+            Some("NAME"),
+            gettext(
+                "Open the details of the virtual machine NAME on the host given with --connect",
+            ),
+        ),
+        (
             "show-domain-creator",
             0,
             None,

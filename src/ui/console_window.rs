@@ -63,6 +63,7 @@ mod imp {
             klass.install_action("console.type-clipboard", None, |w, _, _| w.type_clipboard());
             klass.install_action("console.screenshot", None, |w, _, _| w.save_screenshot());
             klass.install_action("console.fullscreen", None, |w, _, _| w.toggle_fullscreen());
+            klass.install_action("console.details", None, |w, _, _| w.open_details());
         }
 
         fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
@@ -94,6 +95,18 @@ glib::wrapper! {
 impl ConsoleWindow {
     pub fn new(app: &impl IsA<gtk::Application>) -> Self {
         glib::Object::builder().property("application", app).build()
+    }
+
+    /// Opens the details page of the console on screen, one click from it.
+    fn open_details(&self) {
+        let domain = self.current_page().and_then(|page| page.domain());
+        if let (Some(app), Some(domain)) = (
+            self.application()
+                .and_downcast::<crate::application::Application>(),
+            domain,
+        ) {
+            app.open_details(&domain);
+        }
     }
 
     /// Shows `domain`'s console: its existing tab, or a new one.

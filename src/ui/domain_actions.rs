@@ -16,8 +16,9 @@ use crate::model::{Domain, Host};
 
 type Handler = fn(&Window, Vec<Domain>);
 
-const SIMPLE_ACTIONS: [(&str, Handler); 10] = [
+const SIMPLE_ACTIONS: [(&str, Handler); 11] = [
     ("win.domain-console", |w, d| w.open_consoles(&d)),
+    ("win.domain-details", |w, d| w.open_details(&d)),
     ("win.domain-start", |w, d| run(w, d, DomainAction::Start)),
     ("win.domain-shutdown", |w, d| {
         run(w, d, DomainAction::Shutdown)
@@ -60,6 +61,7 @@ pub fn update_enabled(window: &Window, selected: &[Domain]) {
     let running = |state: DomainState| matches!(state, DomainState::Running | DomainState::Blocked);
     let enabled = [
         ("win.domain-console", !selected.is_empty()),
+        ("win.domain-details", !selected.is_empty()),
         ("win.domain-start", any(|state| !state.is_active())),
         ("win.domain-shutdown", any(running)),
         ("win.domain-reboot", any(running)),

@@ -284,6 +284,19 @@ impl Window {
         }
     }
 
+    /// Opens the details page of each of `domains`.
+    pub fn open_details(&self, domains: &[Domain]) {
+        let Some(app) = self
+            .application()
+            .and_downcast::<crate::application::Application>()
+        else {
+            return;
+        };
+        for domain in domains {
+            app.open_details(domain);
+        }
+    }
+
     /// The domains the user picked in the list.
     pub fn selected_domains(&self) -> Vec<Domain> {
         self.imp().domain_list.selected_domains()
