@@ -45,6 +45,19 @@ fn atspi(args: &[&str]) {
     common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
 }
 
+/// Clicks the push button named `name` in the app with process id `pid`.
+fn click_button(pid: &str, name: &str) {
+    atspi(&[
+        "click",
+        "--pid",
+        pid,
+        "--role",
+        "push button",
+        "Hangar",
+        name,
+    ]);
+}
+
 #[test]
 fn memory_edited_on_the_details_page_is_saved_on_apply() {
     let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else {
@@ -90,17 +103,10 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
     atspi(&["key", "ctrl+a"]);
     atspi(&["type", &wanted_mib.to_string()]);
     atspi(&["key", "Tab"]);
+    // The wait is the point: a second in which an eager write would have landed.
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(saved_memory_kib(&guest), before_kib, "written before Apply");
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Apply",
-    ]);
+    click_button(&pid, "Apply");
     let started = std::time::Instant::now();
     let saved = common::wait_for(std::time::Duration::from_secs(20), || {
         let now = saved_memory_kib(&guest);
@@ -148,15 +154,7 @@ fn edit_against_an_outside_change(
     set_spin(&pid, "Maximum Memory (MiB)", max_mib + 16);
     let their_max_mib = max_mib + 32;
     common::admin_virsh(&["setmaxmem", guest, &format!("{their_max_mib}M"), "--config"]);
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Apply",
-    ]);
+    click_button(&pid, "Apply");
     app.wait_for_names(20, &[CONFLICT_NOTICE])
         .map_err(|error| format!("no conflict notice: {error}"))?;
     app.screenshot("domain-details-conflict");
@@ -166,15 +164,7 @@ fn edit_against_an_outside_change(
             "the conflicting Apply wrote: memory {memory}, max {max} KiB"
         ));
     }
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Apply",
-    ]);
+    click_button(&pid, "Apply");
     let both = common::wait_for(std::time::Duration::from_secs(20), || {
         let memory = saved_memory_kib(guest);
         let max = saved_kib(guest, "memory");
@@ -229,15 +219,7 @@ fn alt_enter_opens_the_selected_machines_details() {
     atspi(&["key", "alt+Return"]);
     app.wait_for_names(30, &["Overview", "Memory", &format!("{guest} — Details")])
         .expect("Alt+Enter opens the details page");
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Console",
-    ]);
+    click_button(&pid, "Console");
     app.wait_for_names(60, &["Keys and Screenshot"])
         .expect("the page's Console button opens the console");
 }
@@ -277,15 +259,7 @@ fn title_is_set_live_and_saved_then_cleared() {
     atspi(&["click", "--pid", &pid, "--role", "text", "Hangar", "Title"]);
     atspi(&["key", "ctrl+a"]);
     atspi(&["type", title]);
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Apply",
-    ]);
+    click_button(&pid, "Apply");
     let both = |wanted: Option<&str>| {
         common::wait_for(std::time::Duration::from_secs(20), || {
             let live = title_of(&guest, false);
@@ -298,15 +272,7 @@ fn title_is_set_live_and_saved_then_cleared() {
     atspi(&["click", "--pid", &pid, "--role", "text", "Hangar", "Title"]);
     atspi(&["key", "ctrl+a"]);
     atspi(&["key", "BackSpace"]);
-    atspi(&[
-        "click",
-        "--pid",
-        &pid,
-        "--role",
-        "push button",
-        "Hangar",
-        "Apply",
-    ]);
+    click_button(&pid, "Apply");
     let cleared = both(None);
     assert!(
         set.is_some(),

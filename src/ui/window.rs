@@ -271,12 +271,14 @@ impl Window {
         domain_actions::update_enabled(self, &[]);
     }
 
+    fn hangar_application(&self) -> Option<crate::application::Application> {
+        self.application()
+            .and_downcast::<crate::application::Application>()
+    }
+
     /// Opens the consoles of `domains` in the console window.
     pub fn open_consoles(&self, domains: &[Domain]) {
-        let Some(app) = self
-            .application()
-            .and_downcast::<crate::application::Application>()
-        else {
+        let Some(app) = self.hangar_application() else {
             return;
         };
         for domain in domains {
@@ -286,10 +288,7 @@ impl Window {
 
     /// Opens the details page of each of `domains`.
     pub fn open_details(&self, domains: &[Domain]) {
-        let Some(app) = self
-            .application()
-            .and_downcast::<crate::application::Application>()
-        else {
+        let Some(app) = self.hangar_application() else {
             return;
         };
         for domain in domains {
