@@ -73,6 +73,9 @@ mod imp {
         pub(super) cpu_memory: TemplateChild<CpuMemorySection>,
         pub(super) domain: RefCell<Option<Domain>>,
         pub(super) opened: RefCell<Option<Opened>>,
+        /// The page follows its domain's state; disconnected when the page goes, as the
+        /// domain outlives it.
+        pub(super) state_handler: RefCell<Option<glib::SignalHandlerId>>,
     }
 
     #[glib::object_subclass]
@@ -97,6 +100,13 @@ mod imp {
             self.parent_constructed();
             self.obj().setup();
         }
+
+        fn dispose(&self) {
+            let handler = self.state_handler.take();
+            if let (Some(domain), Some(handler)) = (self.domain.borrow().as_ref(), handler) {
+                domain.disconnect(handler);
+            }
+        }
     }
 
     impl WidgetImpl for DomainPage {}
@@ -115,7 +125,7 @@ impl DomainPage {
     pub fn new(app: &impl IsA<gtk::Application>, domain: &Domain) -> Self {
         let page: Self = glib::Object::builder().property("application", app).build();
         page.imp().domain.replace(Some(domain.clone()));
-        domain.connect_notify_local(
+        let handler = domain.connect_notify_local(
             Some("state-label"),
             glib::clone!(
                 #[weak]
@@ -123,6 +133,7 @@ impl DomainPage {
                 move |domain, _| page.imp().overview.show_state(&domain.state_label())
             ),
         );
+        page.imp().state_handler.replace(Some(handler));
         GtkWindowExt::set_title(
             &page,
             Some(&gettext_f("{name} — Details", &[("name", &domain.name())])),
