@@ -4,6 +4,7 @@
 use adw::subclass::prelude::*;
 use gtk::glib;
 
+use super::Shown;
 use crate::backend::domain::model::DomainModel;
 
 const KIB_PER_MIB: u64 = 1024;
@@ -51,8 +52,8 @@ glib::wrapper! {
 }
 
 impl CpuMemorySection {
-    pub fn show(&self, model: &DomainModel) {
-        let imp = self.imp();
+    pub fn show(&self, shown: &Shown) {
+        let (imp, model) = (self.imp(), shown.model);
         imp.vcpus_spin.set_value(f64::from(model.vcpus));
         imp.max_vcpus_spin.set_value(f64::from(model.max_vcpus));
         imp.memory_spin.set_value(mib(model.memory_kib) as f64);

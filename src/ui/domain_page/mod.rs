@@ -1,10 +1,15 @@
-//! A virtual machine's details page, a window of its own one click from its console: the
-//! Overview and the CPU and Memory sections, one file each, with Apply and Revert for the
-//! whole page. Nothing is written before Apply; the writing (re-read, conflict check, saved
-//! config, then live) is `backend::domain::apply`, run on the host's worker.
+//! A virtual machine's details page, a window of its own one click from its console: its
+//! sections (Overview, Performance, CPU and Memory, Boot, Display, XML) down the side, one
+//! file each, with Apply and Revert for the whole page. Nothing is written before Apply; the
+//! writing (re-read, conflict check, saved config, then live) is `backend::domain::apply`,
+//! run on the host's worker. The XML section saves on its own, after showing the diff.
 
+mod boot;
 mod cpu_memory;
+mod display;
 mod overview;
+mod performance;
+mod xml;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -15,6 +20,7 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use crate::backend::domain::apply::{self, Applied, ApplyError};
+use crate::backend::domain::capabilities::{domain_capabilities, emulator_of, DomainCapabilities};
 use crate::backend::domain::conflict::OutsideChanges;
 use crate::backend::domain::fields::{changed_fields, pending_after_shutdown, Field};
 use crate::backend::domain::model::DomainModel;
@@ -23,8 +29,12 @@ use crate::backend::osinfo::{self, OsEntry};
 use crate::i18n::gettext_f;
 use crate::model::domain::state_label;
 use crate::model::Domain;
+use boot::BootSection;
 use cpu_memory::CpuMemorySection;
-use overview::{OverviewFacts, OverviewSection};
+use display::DisplaySection;
+use overview::OverviewSection;
+use performance::PerformanceSection;
+use xml::XmlSection;
 
 /// The domain as read from its host: the saved config the page edits, and the running
 /// machine's XML when it runs.
@@ -33,12 +43,29 @@ struct Reading {
     live_xml: Option<String>,
     /// Whether `live_xml` carries secrets (the VNC password) as the config does.
     live_secure: bool,
+    /// What the host offers this domain; `None` where the driver cannot say (test://).
+    capabilities: Option<DomainCapabilities>,
+}
+
+/// What every section shows: the saved config (with the user's kept edits), the running
+/// machine, the host's choices and what the page knows beside the XML.
+pub struct Shown<'a> {
+    pub model: &'a DomainModel,
+    /// The running machine's XML read into the model; `None` while shut off.
+    pub live: Option<&'a DomainModel>,
+    pub capabilities: Option<&'a DomainCapabilities>,
+    /// The run state as the list shows it ("Running").
+    pub state: String,
+    /// The OS's name from osinfo-db, from the id the wizard wrote.
+    pub os_name: Option<String>,
 }
 
 /// What the page was opened with (or last re-read): the base edits are compared to.
 struct Opened {
     xml: String,
     model: DomainModel,
+    live: Option<DomainModel>,
+    capabilities: Option<DomainCapabilities>,
 }
 
 mod imp {
@@ -70,7 +97,15 @@ mod imp {
         #[template_child]
         pub(super) overview: TemplateChild<OverviewSection>,
         #[template_child]
+        pub(super) performance: TemplateChild<PerformanceSection>,
+        #[template_child]
         pub(super) cpu_memory: TemplateChild<CpuMemorySection>,
+        #[template_child]
+        pub(super) boot: TemplateChild<BootSection>,
+        #[template_child]
+        pub(super) display: TemplateChild<DisplaySection>,
+        #[template_child]
+        pub(super) xml: TemplateChild<XmlSection>,
         pub(super) domain: RefCell<Option<Domain>>,
         pub(super) opened: RefCell<Option<Opened>>,
         /// The page follows its domain's state; disconnected when the page goes, as the
@@ -86,7 +121,11 @@ mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             OverviewSection::ensure_type();
+            PerformanceSection::ensure_type();
             CpuMemorySection::ensure_type();
+            BootSection::ensure_type();
+            DisplaySection::ensure_type();
+            XmlSection::ensure_type();
             klass.bind_template();
         }
 
@@ -140,6 +179,8 @@ impl DomainPage {
         );
         page.imp().window_title.set_title(&domain.name());
         page.imp().window_title.set_subtitle(&gettext("Details"));
+        page.imp().performance.follow(domain);
+        page.imp().xml.set_domain(domain);
         page.reload(None);
         page
     }
@@ -157,7 +198,14 @@ impl DomainPage {
             move || page.update_buttons()
         );
         imp.overview.connect_edited(edited.clone());
-        imp.cpu_memory.connect_edited(edited);
+        imp.cpu_memory.connect_edited(edited.clone());
+        imp.boot.connect_edited(edited.clone());
+        imp.display.connect_edited(edited);
+        imp.xml.connect_saved(glib::clone!(
+            #[weak(rename_to = page)]
+            self,
+            move || page.reload(None)
+        ));
         imp.apply_button.connect_clicked(glib::clone!(
             #[weak(rename_to = page)]
             self,
@@ -181,6 +229,8 @@ impl DomainPage {
         let mut model = self.imp().opened.borrow().as_ref()?.model.clone();
         self.imp().overview.read_into(&mut model);
         self.imp().cpu_memory.read_into(&mut model);
+        self.imp().boot.read_into(&mut model);
+        self.imp().display.read_into(&mut model);
         Some(model)
     }
 
@@ -207,16 +257,22 @@ impl DomainPage {
     }
 
     fn show_model(&self, model: &DomainModel) {
-        let domain = self.domain();
-        let facts = OverviewFacts {
-            state: domain
-                .as_ref()
+        let imp = self.imp();
+        let opened = imp.opened.borrow();
+        let shown = Shown {
+            model,
+            live: opened.as_ref().and_then(|o| o.live.as_ref()),
+            capabilities: opened.as_ref().and_then(|o| o.capabilities.as_ref()),
+            state: self
+                .domain()
                 .map(|d| state_label(d.state()))
                 .unwrap_or_default(),
             os_name: model.os_id.as_deref().and_then(os_name),
         };
-        self.imp().overview.show(model, &facts);
-        self.imp().cpu_memory.show(model);
+        imp.overview.show(&shown);
+        imp.cpu_memory.show(&shown);
+        imp.boot.show(&shown);
+        imp.display.show(&shown);
     }
 
     fn show_notice(&self, text: Option<&str>) {
@@ -258,9 +314,9 @@ impl DomainPage {
                 .live_xml
                 .as_deref()
                 .and_then(|xml| DomainModel::from_xml(xml).ok());
-            Ok((reading.config_xml, model, live, reading.live_secure))
+            Ok((reading, model, live))
         });
-        let (xml, model, live, live_secure) = match parsed {
+        let (reading, model, live) = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {
                 imp.loading_status
@@ -279,13 +335,19 @@ impl DomainPage {
                 }
             }
         }
-        let pending = live.is_some_and(|live| {
-            pending_after_shutdown(&live, &model)
+        let pending = live.as_ref().is_some_and(|live| {
+            pending_after_shutdown(live, &model)
                 .into_iter()
-                .any(|field| live_secure || field != Field::VncPassword)
+                .any(|field| reading.live_secure || field != Field::VncPassword)
         });
         imp.shutdown_revealer.set_reveal_child(pending);
-        imp.opened.replace(Some(Opened { xml, model }));
+        imp.xml.show_xml(&reading.config_xml);
+        imp.opened.replace(Some(Opened {
+            xml: reading.config_xml,
+            model,
+            live,
+            capabilities: reading.capabilities,
+        }));
         self.show_model(&shown);
         imp.stack.set_visible_child_name("settings");
         self.update_buttons();
@@ -375,10 +437,15 @@ fn read_domain(
     } else {
         (Some(domain.xml_desc(0)?), false)
     };
+    // Only the choices offered depend on it: a host that cannot say still shows the page.
+    let capabilities = DomainModel::from_xml(&config_xml).ok().and_then(|model| {
+        domain_capabilities(session, &model, emulator_of(&config_xml).as_deref()).ok()
+    });
     Ok(Reading {
         config_xml,
         live_xml,
         live_secure,
+        capabilities,
     })
 }
 
@@ -391,7 +458,29 @@ fn copy_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
         Field::MaxMemory => to.max_memory_kib = from.max_memory_kib,
         Field::Vcpus => to.vcpus = from.vcpus,
         Field::MaxVcpus => to.max_vcpus = from.max_vcpus,
-        // Not edited on this page yet.
+        Field::Topology => to.topology = from.topology,
+        Field::CpuMode => to.cpu_mode.clone_from(&from.cpu_mode),
+        Field::SharedMemory => to.shared_memory = from.shared_memory,
+        Field::BootOrder => to.boot_order.clone_from(&from.boot_order),
+        Field::BootMenu => to.boot_menu = from.boot_menu,
+        Field::Firmware => to.firmware = from.firmware,
+        Field::KernelBoot => to.kernel_boot.clone_from(&from.kernel_boot),
+        Field::VncListen | Field::VncPort | Field::VncPassword | Field::VncKeymap => {
+            copy_vnc_field(field, from, to)
+        }
+    }
+}
+
+/// Copies one VNC setting; a domain without VNC on either side has nothing to copy.
+fn copy_vnc_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
+    let (Some(from), Some(to)) = (from.vnc.as_ref(), to.vnc.as_mut()) else {
+        return;
+    };
+    match field {
+        Field::VncListen => to.listen.clone_from(&from.listen),
+        Field::VncPort => (to.autoport, to.port) = (from.autoport, from.port),
+        Field::VncPassword => to.password.clone_from(&from.password),
+        Field::VncKeymap => to.keymap.clone_from(&from.keymap),
         _ => {}
     }
 }

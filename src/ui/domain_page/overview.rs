@@ -6,6 +6,7 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::glib;
 
+use super::Shown;
 use crate::backend::domain::model::{DomainModel, Firmware};
 
 mod imp {
@@ -60,16 +61,10 @@ glib::wrapper! {
         @implements gtk::Buildable, gtk::ConstraintTarget;
 }
 
-/// What the page knows beside the XML: the run state and the OS's name from osinfo-db.
-pub struct OverviewFacts {
-    pub state: String,
-    pub os_name: Option<String>,
-}
-
 impl OverviewSection {
     /// Shows `model`'s values; the editable fields get them too (dropping unapplied edits).
-    pub fn show(&self, model: &DomainModel, facts: &OverviewFacts) {
-        let imp = self.imp();
+    pub fn show(&self, shown: &Shown) {
+        let (imp, model, facts) = (self.imp(), shown.model, shown);
         imp.name_row.set_subtitle(&model.name);
         imp.title_row.set_text(&model.title);
         imp.description_row.set_text(&model.description);
