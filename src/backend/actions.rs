@@ -3,6 +3,7 @@
 use gettextrs::gettext;
 use virt::sys;
 
+use super::domain::model::DomainModel;
 use super::error::BackendError;
 use super::libvirt::session::HostSession;
 
@@ -100,18 +101,11 @@ pub fn disk_paths(session: &HostSession, uuid: &str) -> Result<Vec<String>, Back
     Ok(disk_sources(&domain.xml_desc(0)?))
 }
 
-/// The file or volume paths of a domain's writable disks (not CD-ROMs), from its XML.
+/// The file or device paths of a domain's writable disks (not CD-ROMs), from its XML.
 pub fn disk_sources(domain_xml: &str) -> Vec<String> {
-    let Ok(document) = roxmltree::Document::parse(domain_xml) else {
-        return Vec::new();
-    };
-    document
-        .descendants()
-        .filter(|node| node.has_tag_name("disk") && node.attribute("device") != Some("cdrom"))
-        .filter_map(|disk| disk.children().find(|node| node.has_tag_name("source")))
-        .filter_map(|source| source.attribute("file").or_else(|| source.attribute("dev")))
-        .map(str::to_owned)
-        .collect()
+    DomainModel::from_xml(domain_xml)
+        .map(|model| model.disk_image_paths())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

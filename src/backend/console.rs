@@ -8,13 +8,14 @@ use gettextrs::gettext;
 use virt::sys;
 use zeroize::Zeroizing;
 
+use super::domain::model::{DomainModel, VncPassword};
 use super::error::BackendError;
 use super::libvirt::ffi;
 use super::libvirt::session::HostSession;
 use super::password::Password;
 use super::uri::ConnectionUri;
 use crate::i18n::gettext_f;
-use crate::vnc::target::{vnc_graphics, VncGraphics};
+use crate::vnc::target::VncGraphics;
 
 /// How to open the byte stream that carries RFB.
 #[derive(Debug)]
@@ -74,17 +75,16 @@ pub fn resolve(
             .xml_desc(sys::VIR_DOMAIN_XML_SECURE)
             .or_else(|_| domain.xml_desc(0))?,
     );
-    let graphics = match vnc_graphics(&xml) {
-        Ok(Some(graphics)) => graphics,
-        Ok(None) => return Ok(ConsoleTarget::NoVnc),
-        Err(error) => {
-            return Err(BackendError::new(
-                super::error::ErrorKind::Other,
-                error.to_string(),
-            ))
-        }
+    let model = DomainModel::from_xml(&xml)
+        .map_err(|error| BackendError::new(super::error::ErrorKind::Other, error.to_string()))?;
+    let Some(settings) = model.vnc.as_ref() else {
+        return Ok(ConsoleTarget::NoVnc);
     };
-    let password = password_of(&xml);
+    let graphics = VncGraphics::from_settings(settings);
+    let password = match &settings.password {
+        VncPassword::Set(password) => Some(password.clone()),
+        VncPassword::None => None,
+    };
     let needs_password = graphics.has_password;
     let warning = (graphics.listens_on_all_addresses() && !needs_password).then(|| {
         gettext(
@@ -111,15 +111,6 @@ pub fn resolve(
         needs_password,
         warning,
     })
-}
-
-fn password_of(xml: &str) -> Option<Password> {
-    let document = roxmltree::Document::parse(xml).ok()?;
-    document
-        .descendants()
-        .find(|node| node.has_tag_name("graphics") && node.attribute("type") == Some("vnc"))?
-        .attribute("passwd")
-        .map(Password::from_text)
 }
 
 fn local_tcp(graphics: &VncGraphics) -> Option<ConsoleEndpoint> {

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::domain::model::DomainModel;
 use super::domain::DomainSummary;
 use super::libvirt::session::HostSession;
 
@@ -40,49 +41,17 @@ pub struct XmlFacts {
 }
 
 impl XmlFacts {
-    /// Reads the facts from domain XML; `None` when it is not domain XML.
+    /// Reads the facts from domain XML (through the one domain model); `None` when it is
+    /// not domain XML.
     pub fn from_xml(xml: &str) -> Option<Self> {
-        let document = roxmltree::Document::parse(xml).ok()?;
-        let root = document.root_element();
-        if !root.has_tag_name("domain") {
-            return None;
-        }
-        let title = child(root, "title")
-            .and_then(|title| title.text())
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let devices = child(root, "devices");
-        let macs = devices
-            .into_iter()
-            .flat_map(|devices| devices.children())
-            .filter(|node| node.has_tag_name("interface"))
-            .filter_map(|interface| child(interface, "mac")?.attribute("address"))
-            .map(str::to_ascii_lowercase)
-            .collect();
-        let agent_connected = devices
-            .into_iter()
-            .flat_map(|devices| devices.children())
-            .filter(|node| node.has_tag_name("channel"))
-            .filter_map(|channel| child(channel, "target"))
-            .any(|target| {
-                target.attribute("name") == Some("org.qemu.guest_agent.0")
-                    && target.attribute("state") == Some("connected")
-            });
+        let model = DomainModel::from_xml(xml).ok()?;
         Some(Self {
-            title,
-            macs,
-            running: root.attribute("id").is_some_and(|id| id != "-1"),
-            agent_connected,
+            macs: model.nic_macs(),
+            title: model.title,
+            running: model.running,
+            agent_connected: model.agent_connected,
         })
     }
-}
-
-fn child<'a, 'input>(
-    node: roxmltree::Node<'a, 'input>,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'input>> {
-    node.children().find(|child| child.has_tag_name(name))
 }
 
 /// Keeps every domain's details current for one connection and says which changed.

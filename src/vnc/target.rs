@@ -1,4 +1,7 @@
-//! Where a domain's VNC console listens, read from its `<graphics type='vnc'>` element.
+//! Where a domain's VNC console listens, from the `<graphics type='vnc'>` settings of the
+//! domain model.
+
+use crate::backend::domain::model::{DomainModel, ModelError, VncListen, VncSettings};
 
 /// The VNC server of a domain as its XML describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,35 +23,27 @@ impl VncGraphics {
     }
 }
 
+impl VncGraphics {
+    /// Where the VNC server of `settings` can be reached.
+    pub fn from_settings(settings: &VncSettings) -> Self {
+        let (listen, socket) = match &settings.listen {
+            VncListen::Address(address) => (Some(address.clone()), None),
+            VncListen::Socket(path) => (None, Some(path.clone())),
+            VncListen::HostDefault | VncListen::None => (None, None),
+        };
+        Self {
+            port: settings.port,
+            listen,
+            socket,
+            has_password: settings.password.is_set(),
+        }
+    }
+}
+
 /// Reads the first VNC graphics device from a domain's XML; `None` when it has none.
-pub fn vnc_graphics(domain_xml: &str) -> Result<Option<VncGraphics>, roxmltree::Error> {
-    let document = roxmltree::Document::parse(domain_xml)?;
-    let graphics = document
-        .descendants()
-        .find(|node| node.has_tag_name("graphics") && node.attribute("type") == Some("vnc"));
-    let Some(graphics) = graphics else {
-        return Ok(None);
-    };
-    let listen_element = graphics.children().find(|node| node.has_tag_name("listen"));
-    let listen = graphics
-        .attribute("listen")
-        .or_else(|| listen_element.and_then(|node| node.attribute("address")))
-        .map(str::to_owned);
-    let socket = graphics
-        .attribute("socket")
-        .or_else(|| listen_element.and_then(|node| node.attribute("socket")))
-        .map(str::to_owned);
-    let port = graphics
-        .attribute("port")
-        .and_then(|port| port.parse::<i32>().ok())
-        .and_then(|port| u16::try_from(port).ok())
-        .filter(|port| *port > 0);
-    Ok(Some(VncGraphics {
-        port,
-        listen,
-        socket,
-        has_password: graphics.attribute("passwd").is_some(),
-    }))
+pub fn vnc_graphics(domain_xml: &str) -> Result<Option<VncGraphics>, ModelError> {
+    let model = DomainModel::from_xml(domain_xml)?;
+    Ok(model.vnc.as_ref().map(VncGraphics::from_settings))
 }
 
 #[cfg(test)]

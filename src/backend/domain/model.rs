@@ -208,6 +208,8 @@ pub struct DomainModel {
     pub vnc: Option<VncSettings>,
     /// Disks, CD-ROMs, network cards and other bootable devices, in XML order.
     pub boot_devices: Vec<BootDevice>,
+    /// The QEMU guest agent's channel says it is connected (live XML only).
+    pub agent_connected: bool,
 }
 
 impl DomainModel {
@@ -267,8 +269,47 @@ impl DomainModel {
             kernel_boot: os.map(read_kernel_boot).unwrap_or_default(),
             vnc: vnc_graphics(root).map(read_vnc).transpose()?,
             boot_devices,
+            agent_connected: agent_connected(root),
         })
     }
+
+    /// The MAC addresses of its network cards, lower case, in XML order.
+    pub fn nic_macs(&self) -> Vec<String> {
+        self.boot_devices
+            .iter()
+            .filter(|device| device.kind == DeviceKind::Nic)
+            .filter_map(|device| device.mac.clone())
+            .collect()
+    }
+
+    /// The host paths of its writable disks (not CD-ROMs): the files or block devices that
+    /// deleting its storage removes. Volumes named by pool and network disks have none.
+    pub fn disk_image_paths(&self) -> Vec<String> {
+        self.boot_devices
+            .iter()
+            .filter(|device| {
+                matches!(
+                    device.kind,
+                    DeviceKind::Disk | DeviceKind::Lun | DeviceKind::Floppy
+                )
+            })
+            .filter_map(|device| device.source.clone())
+            .filter(|source| source.starts_with('/'))
+            .collect()
+    }
+}
+
+/// Whether the guest agent channel's target reports `state='connected'`.
+fn agent_connected(root: Node) -> bool {
+    child(root, "devices")
+        .into_iter()
+        .flat_map(|devices| devices.children())
+        .filter(|node| node.has_tag_name("channel"))
+        .filter_map(|channel| child(channel, "target"))
+        .any(|target| {
+            target.attribute("name") == Some("org.qemu.guest_agent.0")
+                && target.attribute("state") == Some("connected")
+        })
 }
 
 pub(crate) fn child<'a, 'input>(node: Node<'a, 'input>, name: &str) -> Option<Node<'a, 'input>> {
