@@ -130,6 +130,9 @@ pub enum HostUpdate {
     DomainChanged(DomainSummary),
     /// The domain with this UUID is gone.
     DomainRemoved(String),
+    /// The definition of the domain with this UUID changed (saved config, metadata or
+    /// devices): an open details page reads it again.
+    DomainDefinitionChanged(String),
     /// Titles and guest addresses that changed (read after the list, in batches).
     DomainDetails(Vec<DomainDetails>),
     /// An action failed on one domain (the others in the same command went on).

@@ -98,6 +98,10 @@ mod imp {
                     Signal::builder("summary-updated").build(),
                     // Domains changed state, figures, title or addresses (filters look again).
                     Signal::builder("domains-updated").build(),
+                    // The definition of the domain with this UUID changed.
+                    Signal::builder("domain-definition-changed")
+                        .param_types([String::static_type()])
+                        .build(),
                     // A sentence for a toast.
                     Signal::builder("notice")
                         .param_types([String::static_type()])
@@ -439,6 +443,9 @@ impl Host {
             }
             HostUpdate::DomainChanged(summary) => self.upsert_domain(&summary),
             HostUpdate::DomainRemoved(uuid) => self.remove_domain(&uuid),
+            HostUpdate::DomainDefinitionChanged(uuid) => {
+                self.emit_by_name::<()>("domain-definition-changed", &[&uuid]);
+            }
             HostUpdate::DomainDetails(changed) => {
                 for details in &changed {
                     if let Some(domain) = self.domain_by_uuid(&details.uuid) {

@@ -107,6 +107,9 @@ impl WorkerRun {
                 return self.refresh(session, state)
             }
             Inbox::Event(event) => {
+                if event.kind.changes_definition() {
+                    self.send(HostUpdate::DomainDefinitionChanged(event.uuid.clone()));
+                }
                 state.details.queue_first(&event.uuid);
                 return self.send_domain(session, &mut state.details, &event.uuid);
             }

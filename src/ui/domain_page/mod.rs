@@ -11,7 +11,7 @@ mod overview;
 mod performance;
 mod xml;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 use adw::prelude::*;
@@ -21,14 +21,14 @@ use gtk::glib;
 
 use crate::backend::domain::apply::{self, Applied, ApplyError};
 use crate::backend::domain::capabilities::{domain_capabilities, emulator_of, DomainCapabilities};
-use crate::backend::domain::conflict::OutsideChanges;
+use crate::backend::domain::conflict::{self, OutsideChanges};
 use crate::backend::domain::fields::{changed_fields, pending_after_shutdown, Field};
 use crate::backend::domain::model::DomainModel;
 use crate::backend::error::BackendError;
 use crate::backend::osinfo::{self, OsEntry};
 use crate::i18n::gettext_f;
 use crate::model::domain::state_label;
-use crate::model::Domain;
+use crate::model::{Domain, Host};
 use boot::BootSection;
 use cpu_memory::CpuMemorySection;
 use display::DisplaySection;
@@ -111,6 +111,10 @@ mod imp {
         /// The page follows its domain's state; disconnected when the page goes, as the
         /// domain outlives it.
         pub(super) state_handler: RefCell<Option<glib::SignalHandlerId>>,
+        /// Definition changes from elsewhere, reported by the domain's host.
+        pub(super) host_handler: RefCell<Option<(Host, glib::SignalHandlerId)>>,
+        /// An Apply is running: the events it causes are the page's own.
+        pub(super) applying: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -145,6 +149,9 @@ mod imp {
             if let (Some(domain), Some(handler)) = (self.domain.borrow().as_ref(), handler) {
                 domain.disconnect(handler);
             }
+            if let Some((host, handler)) = self.host_handler.take() {
+                host.disconnect(handler);
+            }
         }
     }
 
@@ -173,6 +180,7 @@ impl DomainPage {
             ),
         );
         page.imp().state_handler.replace(Some(handler));
+        page.follow_definition(domain);
         GtkWindowExt::set_title(
             &page,
             Some(&gettext_f("{name} — Details", &[("name", &domain.name())])),
@@ -188,6 +196,75 @@ impl DomainPage {
     /// The domain shown, to find its page again.
     pub fn domain(&self) -> Option<Domain> {
         self.imp().domain.borrow().clone()
+    }
+
+    /// Reads the domain again whenever its host reports that its definition changed.
+    fn follow_definition(&self, domain: &Domain) {
+        let Some(host) = domain.host() else { return };
+        let uuid = domain.uuid();
+        let handler = host.connect_local(
+            "domain-definition-changed",
+            false,
+            glib::clone!(
+                #[weak(rename_to = page)]
+                self,
+                #[upgrade_or]
+                None,
+                move |values| {
+                    let changed = values.get(1).and_then(|value| value.get::<String>().ok());
+                    if changed.as_deref() == Some(uuid.as_str()) {
+                        page.changed_elsewhere();
+                    }
+                    None
+                }
+            ),
+        );
+        self.imp().host_handler.replace(Some((host, handler)));
+    }
+
+    /// The domain changed outside the page. Without edits the page just shows it; with
+    /// edits, they stay, and a field changed both here and there shows the new value and
+    /// says so.
+    fn changed_elsewhere(&self) {
+        if self.imp().applying.get() {
+            return;
+        }
+        if self.edited_fields().is_empty() {
+            self.reload(None);
+            return;
+        }
+        let Some(domain) = self.domain() else { return };
+        let Some(host) = domain.host() else { return };
+        let Some(edited) = self.edited() else { return };
+        let Some(opened_xml) = self.imp().opened.borrow().as_ref().map(|o| o.xml.clone()) else {
+            return;
+        };
+        let uuid = domain.uuid();
+        glib::spawn_future_local(glib::clone!(
+            #[weak(rename_to = page)]
+            self,
+            async move {
+                let reading = host.run(move |session| read_domain(session, &uuid)).await;
+                page.show_outside_change(reading, &opened_xml, edited);
+            }
+        ));
+    }
+
+    fn show_outside_change(
+        &self,
+        reading: Result<Reading, BackendError>,
+        opened_xml: &str,
+        edited: DomainModel,
+    ) {
+        let outside = reading
+            .as_ref()
+            .ok()
+            .and_then(|reading| conflict::check(opened_xml, &edited, &reading.config_xml).ok());
+        let conflicts = outside.map(|o| o.conflicts).unwrap_or_default();
+        if !conflicts.is_empty() {
+            self.show_notice(Some(&changed_elsewhere_notice()));
+        }
+        self.show_reading(reading, Some((edited, conflicts)));
     }
 
     fn setup(&self) {
@@ -362,6 +439,7 @@ impl DomainPage {
         };
         let uuid = domain.uuid();
         self.imp().apply_button.set_sensitive(false);
+        self.imp().applying.set(true);
         self.show_notice(None);
         let job_edited = edited.clone();
         glib::spawn_future_local(glib::clone!(
@@ -381,6 +459,7 @@ impl DomainPage {
         result: Result<Result<Applied, ApplyError>, BackendError>,
         edited: DomainModel,
     ) {
+        self.imp().applying.set(false);
         match result {
             Ok(Ok(applied)) => {
                 let toast = if applied.live_failures.is_empty() {
@@ -406,9 +485,7 @@ impl DomainPage {
     /// Someone else changed a field the user edited: say so, show their values for those
     /// fields and keep the user's other edits.
     fn conflicted(&self, outside: OutsideChanges, edited: DomainModel) {
-        self.show_notice(Some(&gettext(
-            "The virtual machine was changed elsewhere while this page was open. Its new values are shown; check them and apply again.",
-        )));
+        self.show_notice(Some(&changed_elsewhere_notice()));
         self.reload(Some((edited, outside.conflicts)));
     }
 
@@ -420,6 +497,12 @@ impl DomainPage {
             app.open_console(&domain);
         }
     }
+}
+
+fn changed_elsewhere_notice() -> String {
+    gettext(
+        "The virtual machine was changed elsewhere while this page was open. Its new values are shown; check them and apply again.",
+    )
 }
 
 /// Reads the saved config (and the live XML of a running domain) on the host's worker.

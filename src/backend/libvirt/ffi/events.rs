@@ -29,6 +29,18 @@ pub enum DomainEventKind {
     },
 }
 
+impl DomainEventKind {
+    /// Whether the domain's XML may now read differently: a new saved config (`virsh
+    /// define`, `setmaxmem --config`), new metadata or a device plugged in or out.
+    pub fn changes_definition(&self) -> bool {
+        match self {
+            Self::Lifecycle { event, .. } => *event == lifecycle::DEFINED,
+            Self::Metadata | Self::Device => true,
+            Self::Reboot | Self::Agent { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainEvent {
     pub name: String,
