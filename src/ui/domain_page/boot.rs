@@ -269,7 +269,7 @@ impl BootSection {
             .active(checked)
             .valign(gtk::Align::Center)
             .build();
-        a11y::set_label(&check, &label);
+        // The row names its check (libadwaita labels an activatable widget by the title).
         row.add_prefix(&check);
         row.set_activatable_widget(Some(&check));
         let button = |icon: &str, name: String, delta: isize| {
