@@ -226,3 +226,70 @@ fn the_demo_machines_boot_section_shows_its_devices() {
     shown.expect("the demo machine's Boot section shows its devices");
     println!("screenshot {}", path.display());
 }
+
+/// The rows of the Boot Order list, top to bottom.
+fn order_rows(pid: &str) -> Vec<String> {
+    common::run_atspi(&["rows", "--pid", pid, "Hangar", "Boot Order"])
+        .unwrap_or_else(|error| panic!("no Boot Order list: {error}"))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A shut-off demo machine: nothing is marked as waiting, the firmware says the host did not
+/// list its choices (the test driver has no domain capabilities), a moved device and a typed
+/// kernel go back on Revert.
+#[test]
+fn a_shut_off_machines_boot_edits_go_back_on_revert() {
+    let Some((app, _turn)) = RunningApp::start(&["--demo", "--show-domain-editor", "dev-fedora"])
+    else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &["Overview", "dev-fedora"])
+        .expect("the demo machine's details page opens");
+    atspi(&["click", "--pid", &pid, "Hangar", "Boot"]);
+    let (cdrom, disk, nic) = (
+        "CD-ROM sdb · Fedora-Workstation-Live-x86_64-41-1.4.iso",
+        "Disk vda · dev-fedora.qcow2",
+        "Network Card 52:54:00:3a:0e:01 · default",
+    );
+    app.wait_for_names(
+        30,
+        &[
+            cdrom,
+            disk,
+            "The host did not say which firmware it offers",
+            "Checked devices are tried from top to bottom",
+        ],
+    )
+    .expect("the Boot section of a shut-off machine");
+    app.wait_until_gone(
+        5,
+        &["Boot Order"],
+        &[AFTER_SHUTDOWN, FIRMWARE_WHILE_SHUT_OFF],
+    )
+    .expect("nothing is marked as waiting on a shut-off machine");
+    assert_eq!(
+        order_rows(&pid),
+        [cdrom, disk, nic],
+        "CD-ROM, then disk, by class"
+    );
+    click(&pid, "push button", &format!("Move {disk} up"));
+    assert_eq!(order_rows(&pid), [disk, cdrom, nic], "the disk moved up");
+    atspi(&["click", "--pid", &pid, "Hangar", "Direct Kernel Boot"]);
+    click(&pid, "text", "Kernel Path");
+    atspi(&["type", "/boot/vmlinuz-demo"]);
+    app.wait_for_names(10, &["/boot/vmlinuz-demo"])
+        .expect("the kernel path is typed");
+    let path = app.screenshot("domain-boot-demo-shut-off");
+    click(&pid, "push button", "Revert");
+    app.wait_until_gone(10, &["Kernel Path"], &["/boot/vmlinuz-demo"])
+        .expect("Revert empties the kernel path");
+    assert_eq!(
+        order_rows(&pid),
+        [cdrom, disk, nic],
+        "Revert restores the order"
+    );
+    println!("screenshot {}", path.display());
+}

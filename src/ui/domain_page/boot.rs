@@ -121,7 +121,10 @@ impl BootSection {
         imp.kernel_entry.set_text(&kernel.kernel);
         imp.initrd_entry.set_text(&kernel.initrd);
         imp.cmdline_entry.set_text(&kernel.cmdline);
-        imp.kernel_row.set_expanded(!kernel.kernel.is_empty());
+        // Open when in use; left as the user put it otherwise.
+        if !kernel.kernel.is_empty() {
+            imp.kernel_row.set_expanded(true);
+        }
         imp.kernel_row
             .set_subtitle(&note(Field::KernelBoot).unwrap_or_else(|| {
                 gettext(
