@@ -115,6 +115,24 @@ fn restart(guest: &str) {
     common::admin_virsh(&["start", guest]);
 }
 
+/// Fails on any control of the Display section a screen reader cannot name. The page's
+/// sidebar (GtkStackSidebar, not this section's) is left to the details page's own test.
+fn audit_section(pid: &str, window: &str) {
+    let Err(problems) = common::run_atspi(&["audit", "--pid", pid, "--window", window, "Hangar"])
+    else {
+        return;
+    };
+    let ours: Vec<&str> = problems
+        .lines()
+        .filter(|line| line.starts_with(window) && !line.contains("> Sidebar"))
+        .collect();
+    assert!(
+        ours.is_empty(),
+        "the Display section has controls a screen reader cannot name:\n{}",
+        ours.join("\n")
+    );
+}
+
 fn wait_until(what: impl Fn() -> bool) -> bool {
     common::wait_for(Duration::from_secs(20), || what().then_some(())).is_some()
 }
@@ -149,10 +167,12 @@ fn vnc_password_set_and_cleared_on_the_page() {
 
     // Set: staged on the page, written on Apply.
     click(&pid, Some("push button"), "Set…");
+    audit_section(&pid, &format!("{guest} — Details"));
     click(&pid, None, "New password");
     atspi(&["type", PASSWORD]);
     click(&pid, None, "Confirm password");
     atspi(&["type", PASSWORD]);
+    app.screenshot("domain-display-password-form");
     click(&pid, Some("push button"), "Use Password");
     app.wait_for_names(10, &["Set; the new password is saved on Apply", "Change…"])
         .expect("the password waits for Apply");
@@ -226,5 +246,72 @@ fn the_demo_machine_open_to_the_network_is_warned_about() {
         &[OPEN_WARNING],
     )
     .expect("a password on the way ends the warning");
-    println!("screenshot {}", path.display());
+    // A given address is checked as it is typed.
+    click(&pid, None, "VNC listens on");
+    click(&pid, None, "A given address");
+    click(&pid, None, "IP address");
+    atspi(&["type", "not-an-ip"]);
+    let error = "“not-an-ip” is not an IP address, such as 192.168.1.10 or fd00::1.";
+    let said = app.wait_for_names(10, &[error]);
+    let edits = app.screenshot("domain-display-demo-edits");
+    said.unwrap_or_else(|e| panic!("no inline error: {e}\n{}", edits.display()));
+    atspi(&["key", "ctrl+a"]);
+    atspi(&["type", "192.168.1.10"]);
+    app.wait_until_gone(10, &["A given address"], &[error])
+        .expect("a valid address clears the error");
+    println!("screenshots {} {}", path.display(), edits.display());
+}
+
+const NO_VNC_NAME: &str = "hangar-display-novnc";
+
+/// A shut-off domain without graphics, undefined when dropped.
+struct NoVncDomain;
+
+impl NoVncDomain {
+    fn define() -> Self {
+        let xml = format!(
+            "<domain type='qemu'><name>{NO_VNC_NAME}</name><memory unit='MiB'>64</memory>\
+             <os><type arch='x86_64'>hvm</type></os></domain>"
+        );
+        let file = std::env::temp_dir().join(format!("{NO_VNC_NAME}-{}.xml", std::process::id()));
+        std::fs::write(&file, xml).expect("write domain XML");
+        common::admin_virsh(&["define", &file.to_string_lossy()]);
+        let _ = std::fs::remove_file(&file);
+        Self
+    }
+}
+
+impl Drop for NoVncDomain {
+    fn drop(&mut self) {
+        if let Ok(uri) = std::env::var("HANGAR_TEST_UNIX_URI") {
+            let _ = Command::new("virsh")
+                .args(["-q", "-c", &uri, "undefine", NO_VNC_NAME])
+                .output();
+        }
+    }
+}
+
+/// A machine without a VNC display says so, and offers nothing to edit.
+#[test]
+fn a_machine_without_vnc_says_so() {
+    let Some(uri) = common::testbed_var("HANGAR_TEST_UNIX_URI") else {
+        return;
+    };
+    let _domain = NoVncDomain::define();
+    let Some((app, _turn)) =
+        RunningApp::start(&["--connect", &uri, "--show-domain-editor", NO_VNC_NAME])
+    else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &["Overview", "Apply"])
+        .expect("the details page opens");
+    click(&pid, None, "Display");
+    let said = app.wait_until_gone(
+        20,
+        &["This virtual machine has no VNC display."],
+        &["VNC listens on", "VNC password", "Keymap"],
+    );
+    let path = app.screenshot("domain-display-no-vnc");
+    said.unwrap_or_else(|error| panic!("{error}\n{}", path.display()));
 }

@@ -72,7 +72,7 @@ mod imp {
     #[template(resource = "/io/github/hangarvm/Hangar/domain_page/display.ui")]
     pub struct DisplaySection {
         #[template_child]
-        pub(super) no_vnc_group: TemplateChild<adw::PreferencesGroup>,
+        pub(super) no_vnc_group: TemplateChild<adw::StatusPage>,
         #[template_child]
         pub(super) settings_box: TemplateChild<gtk::Box>,
         #[template_child]
@@ -467,8 +467,7 @@ impl DisplaySection {
         };
         imp.set_password_button.set_label(&button);
         crate::ui::a11y::set_label(&*imp.set_password_button, &button);
-        imp.clear_password_button
-            .set_sensitive(vnc.password.is_set());
+        imp.clear_password_button.set_visible(vnc.password.is_set());
         let open = vnc.listens_on_all_addresses() && !vnc.password.is_set();
         imp.network_warning.set_label(&open_to_network_warning());
         imp.network_warning.set_visible(open);
