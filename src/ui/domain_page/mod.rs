@@ -462,6 +462,10 @@ impl DomainPage {
         self.imp().applying.set(false);
         match result {
             Ok(Ok(applied)) => {
+                let before = self.imp().opened.borrow().as_ref().map(|o| o.model.clone());
+                if let (Some(before), Some(domain)) = (before, self.domain()) {
+                    self.imp().display.applied(&before, &edited, &domain);
+                }
                 let toast = if applied.live_failures.is_empty() {
                     gettext("Changes applied")
                 } else {
