@@ -128,7 +128,11 @@ impl XmlSection {
     fn setup(&self) {
         let imp = self.imp();
         let buffer = sourceview5::Buffer::new(None);
-        buffer.set_language(sourceview5::LanguageManager::default().language("xml").as_ref());
+        buffer.set_language(
+            sourceview5::LanguageManager::default()
+                .language("xml")
+                .as_ref(),
+        );
         buffer.set_highlight_matching_brackets(true);
         let error_tag = gtk::TextTag::builder()
             .name(ERROR_LINE_TAG)
@@ -257,9 +261,7 @@ impl XmlSection {
         let label = &self.imp().message_label;
         label.set_label(text.unwrap_or_default());
         label.set_css_classes(if error { &["error"] } else { &["success"] });
-        self.imp()
-            .message_revealer
-            .set_reveal_child(text.is_some());
+        self.imp().message_revealer.set_reveal_child(text.is_some());
     }
 
     /// Shows the diff of the edits; its Save saves them.

@@ -147,9 +147,10 @@ fn fill(buffer: &gtk::TextBuffer, diff: &[DiffLine]) {
             DiffLine::Skipped(_) => (None, Some(&skipped)),
         };
         let text = match line {
-            DiffLine::Skipped(count) => {
-                gettext_f("⋯ {count} unchanged lines ⋯", &[("count", &count.to_string())])
-            }
+            DiffLine::Skipped(count) => gettext_f(
+                "⋯ {count} unchanged lines ⋯",
+                &[("count", &count.to_string())],
+            ),
             line => line.to_text(),
         };
         let number = number.map(|n| n.to_string()).unwrap_or_default();
