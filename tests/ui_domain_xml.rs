@@ -13,6 +13,9 @@ const CHANGED_OUTSIDE: &str = "Nothing was saved: the virtual machine was change
     while you edited its XML. Your text is kept; load the current XML to see the change (your \
     edits are then dropped).";
 
+const CHANGED_ON_PAGE: &str = "The saved XML changed while you edited it. Your text is kept; \
+    load the current XML to see the change (your edits are then dropped).";
+
 fn atspi(args: &[&str]) -> String {
     common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"))
 }
@@ -175,6 +178,38 @@ fn edit_xml(app: &RunningApp, guest: &str, original: &str) -> Result<(), String>
     // Saved and shown again: nothing left to review.
     app.wait_until_gone(10, &["Domain XML"], &[CHANGED_OUTSIDE])
         .map_err(|error| format!("a notice after saving: {error}"))?;
+    edits_kept_when_the_page_applies(app, guest)
+}
+
+/// Unsaved XML edits survive an Apply of the page's other sections: the page reads the
+/// domain again, and the XML section keeps the user's text and offers the new XML.
+fn edits_kept_when_the_page_applies(app: &RunningApp, guest: &str) -> Result<(), String> {
+    let pid = app.pid().to_string();
+    type_second_line(&pid, "<hangar-unsaved/>");
+    atspi(&["click", "--pid", &pid, "Hangar", "Overview"]);
+    atspi(&["click", "--pid", &pid, "--role", "text", "Hangar", "Title"]);
+    atspi(&["key", "ctrl+a"]);
+    atspi(&["type", "Applied on the page"]);
+    click_button(&pid, "Apply");
+    common::wait_for(Duration::from_secs(20), || {
+        (saved_element(guest, "title").as_deref() == Some("Applied on the page")).then_some(())
+    })
+    .ok_or("Apply did not save the title")?;
+    atspi(&["click", "--pid", &pid, "Hangar", "XML"]);
+    app.wait_for_names(20, &[CHANGED_ON_PAGE, "Load Current XML"])
+        .map_err(|error| format!("no offer of the XML the page applied: {error}"))?;
+    let shot = app.screenshot("domain-xml-kept-after-apply");
+    println!("screenshot {}", shot.display());
+    let text = wait_for_text(app, "hangar-unsaved")
+        .ok_or("the page's Apply dropped the unsaved XML edit")?;
+    if text.contains("Applied on the page") {
+        return Err("the unsaved XML edit was merged with the applied XML".into());
+    }
+    click_button(&pid, "Discard Changes");
+    app.wait_until_gone(10, &["Domain XML"], &[CHANGED_ON_PAGE])
+        .map_err(|error| format!("Discard Changes left the offer: {error}"))?;
+    wait_for_text(app, "Applied on the page")
+        .ok_or("Discard Changes did not show the current XML")?;
     Ok(())
 }
 

@@ -246,6 +246,7 @@ impl XmlSection {
         let imp = self.imp();
         imp.outside.replace(Some(current_xml.to_owned()));
         imp.outside_label.set_label(why);
+        imp.outside_revealer.set_visible(true);
         imp.outside_revealer.set_reveal_child(true);
         self.update_buttons();
     }
@@ -254,6 +255,8 @@ impl XmlSection {
         let imp = self.imp();
         imp.outside.replace(None);
         imp.outside_revealer.set_reveal_child(false);
+        // Hidden at once: a folded revealer would still take the box's spacing.
+        imp.outside_revealer.set_visible(false);
     }
 
     /// Shows `text` under the editor, as an error or as a confirmation; `None` hides it.
@@ -261,7 +264,9 @@ impl XmlSection {
         let label = &self.imp().message_label;
         label.set_label(text.unwrap_or_default());
         label.set_css_classes(if error { &["error"] } else { &["success"] });
-        self.imp().message_revealer.set_reveal_child(text.is_some());
+        let revealer = &self.imp().message_revealer;
+        revealer.set_visible(text.is_some());
+        revealer.set_reveal_child(text.is_some());
     }
 
     /// Shows the diff of the edits; its Save saves them.
