@@ -10,6 +10,7 @@ mod display;
 mod overview;
 mod performance;
 mod xml;
+mod xml_review;
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
