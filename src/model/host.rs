@@ -358,11 +358,7 @@ impl Host {
     /// window is minimized or shows another host (a Performance section samples it).
     pub fn hold_polling(&self, hold: bool) {
         let holds = &self.imp().polling_holds;
-        holds.set(if hold {
-            holds.get() + 1
-        } else {
-            holds.get().saturating_sub(1)
-        });
+        holds.set((holds.get() + u32::from(hold)).saturating_sub(u32::from(!hold)));
         self.send_polling();
     }
 
