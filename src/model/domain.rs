@@ -1,6 +1,6 @@
 //! One domain (virtual machine) in a host's list.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -8,6 +8,7 @@ use gettextrs::gettext;
 use glib::prelude::*;
 use glib::subclass::prelude::*;
 
+use super::domain_history::DomainHistory;
 use super::Host;
 use crate::backend::details::DomainDetails;
 use crate::backend::domain::{DomainState, DomainSummary};
@@ -56,6 +57,8 @@ mod imp {
         pub(super) io_label: RefCell<String>,
         pub(super) io_sample: Cell<Option<(u64, u64, Instant)>>,
         pub(super) cpu_history: RefCell<VecDeque<f32>>,
+        /// The last ten minutes for the Performance graphs, while the domain runs.
+        pub(super) history: RefCell<Option<DomainHistory>>,
         pub(super) host: glib::WeakRef<Host>,
     }
 
@@ -142,6 +145,26 @@ impl Domain {
         }
         self.sample_cpu(summary);
         self.sample_io(summary);
+        if !summary.state.is_active() {
+            imp.history.replace(None);
+        }
+    }
+
+    /// Adds a refresh's bulk statistics to the history, after `update` (the summaries events
+    /// bring lack the I/O counters, so they are not sampled).
+    pub fn record_sample(&self, summary: &DomainSummary) {
+        if summary.state.is_active() {
+            self.imp()
+                .history
+                .borrow_mut()
+                .get_or_insert_with(|| DomainHistory::new(Instant::now()))
+                .record(summary, Instant::now());
+        }
+    }
+
+    /// The last ten minutes of figures; `None` while the domain is not running.
+    pub fn history(&self) -> Ref<'_, Option<DomainHistory>> {
+        self.imp().history.borrow()
     }
 
     /// Throughput since the previous sample, from the growing byte counters.

@@ -7,6 +7,7 @@
 mod boot;
 mod cpu_memory;
 mod display;
+mod graph;
 mod overview;
 mod performance;
 mod xml;
