@@ -356,6 +356,11 @@ impl DomainPage {
     fn apply(&self) {
         let Some(domain) = self.domain() else { return };
         let Some(host) = domain.host() else { return };
+        // Values that cannot go together are said under their rows; nothing is written.
+        if let Some(problem) = self.imp().cpu_memory.problem() {
+            self.show_notice(Some(&problem));
+            return;
+        }
         let Some(edited) = self.edited() else { return };
         let Some(opened_xml) = self.imp().opened.borrow().as_ref().map(|o| o.xml.clone()) else {
             return;
