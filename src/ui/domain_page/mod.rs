@@ -244,7 +244,12 @@ impl DomainPage {
 
     fn update_buttons(&self) {
         let dirty = !self.edited_fields().is_empty();
-        self.imp().apply_button.set_sensitive(dirty);
+        // Values that cannot go together are said under their rows, and on Apply.
+        let problem = self.imp().cpu_memory.problem();
+        self.imp()
+            .apply_button
+            .set_sensitive(dirty && problem.is_none());
+        self.imp().apply_button.set_tooltip_text(problem.as_deref());
         self.imp().revert_button.set_sensitive(dirty);
     }
 
@@ -356,7 +361,7 @@ impl DomainPage {
     fn apply(&self) {
         let Some(domain) = self.domain() else { return };
         let Some(host) = domain.host() else { return };
-        // Values that cannot go together are said under their rows; nothing is written.
+        // Nothing is written while values cannot go together (see `update_buttons`).
         if let Some(problem) = self.imp().cpu_memory.problem() {
             self.show_notice(Some(&problem));
             return;
