@@ -323,7 +323,12 @@ impl DomainPage {
 
     fn update_buttons(&self) {
         let dirty = !self.edited_fields().is_empty();
-        self.imp().apply_button.set_sensitive(dirty);
+        // Values that cannot go together are said under their rows, and on Apply.
+        let problem = self.imp().cpu_memory.problem();
+        self.imp()
+            .apply_button
+            .set_sensitive(dirty && problem.is_none());
+        self.imp().apply_button.set_tooltip_text(problem.as_deref());
         self.imp().revert_button.set_sensitive(dirty);
     }
 
@@ -435,6 +440,11 @@ impl DomainPage {
     fn apply(&self) {
         let Some(domain) = self.domain() else { return };
         let Some(host) = domain.host() else { return };
+        // Nothing is written while values cannot go together (see `update_buttons`).
+        if let Some(problem) = self.imp().cpu_memory.problem() {
+            self.show_notice(Some(&problem));
+            return;
+        }
         let Some(edited) = self.edited() else { return };
         let Some(opened_xml) = self.imp().opened.borrow().as_ref().map(|o| o.xml.clone()) else {
             return;
