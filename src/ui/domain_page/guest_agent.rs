@@ -153,6 +153,9 @@ impl GuestAgentSection {
                     "Install qemu-guest-agent in the guest and give the virtual machine a guest agent channel.",
                 ))
             }
+            Err(error) if error.kind == ErrorKind::Unsupported => {
+                self.show_not_connected(&gettext("This host cannot ask guest agents."))
+            }
             Err(error) => self.show_not_connected(&error.user_message()),
         }
     }
