@@ -50,6 +50,9 @@ mod imp {
         #[property(get)]
         pub(super) cpu_percent: Cell<f64>,
         pub(super) state: Cell<DomainState>,
+        /// When Hangar saw the state change (an event or a refresh), in local time; `None`
+        /// while the state is as first seen, as libvirt does not say since when.
+        pub(super) state_since: RefCell<Option<glib::DateTime>>,
         pub(super) cpu_sample: Cell<Option<(u64, Instant)>>,
         /// Disk and network throughput in words ("disk 1.2 MB/s · net 3 kB/s"), empty when
         /// the host does not report it or the guest is off.
@@ -86,6 +89,12 @@ impl Domain {
 
     pub fn state(&self) -> DomainState {
         self.imp().state.get()
+    }
+
+    /// When Hangar saw the domain enter its state, if it did (not for the state it had when
+    /// first listed).
+    pub fn state_since(&self) -> Option<glib::DateTime> {
+        self.imp().state_since.borrow().clone()
     }
 
     /// Remembers the host the domain belongs to (weakly: the host owns its domains).
@@ -128,7 +137,13 @@ impl Domain {
         }
         if imp.state.get() != summary.state || imp.state_label.borrow().is_empty() {
             imp.state.set(summary.state);
-            imp.state_label.replace(state_label(summary.state));
+            let label = state_label(summary.state);
+            // A change seen, not the first sight, and not Running ⇄ Blocked (both "Running").
+            let seen_before = !imp.state_label.borrow().is_empty();
+            if seen_before && *imp.state_label.borrow() != label {
+                imp.state_since.replace(glib::DateTime::now_local().ok());
+            }
+            imp.state_label.replace(label);
             imp.state_icon.replace(state_icon(summary.state).to_owned());
             imp.is_active.set(summary.state.is_active());
             self.notify_state_label();

@@ -8,6 +8,7 @@ mod boot;
 mod cpu_memory;
 mod display;
 mod graph;
+mod guest_agent;
 mod overview;
 mod performance;
 mod xml;
@@ -34,6 +35,7 @@ use crate::model::{Domain, Host};
 use boot::BootSection;
 use cpu_memory::CpuMemorySection;
 use display::DisplaySection;
+use guest_agent::GuestAgentSection;
 use overview::OverviewSection;
 use performance::PerformanceSection;
 use xml::XmlSection;
@@ -47,6 +49,9 @@ struct Reading {
     live_secure: bool,
     /// What the host offers this domain; `None` where the driver cannot say (test://).
     capabilities: Option<DomainCapabilities>,
+    /// Whether the domain starts with its host (not in the XML); `None` where the host
+    /// cannot say.
+    autostart: Option<bool>,
 }
 
 /// What every section shows: the saved config (with the user's kept edits), the running
@@ -58,6 +63,8 @@ pub struct Shown<'a> {
     pub capabilities: Option<&'a DomainCapabilities>,
     /// The run state as the list shows it ("Running").
     pub state: String,
+    /// When Hangar saw the domain enter that state, if it did.
+    pub state_since: Option<glib::DateTime>,
     /// The OS's name from osinfo-db, from the id the wizard wrote.
     pub os_name: Option<String>,
 }
@@ -68,6 +75,7 @@ struct Opened {
     model: DomainModel,
     live: Option<DomainModel>,
     capabilities: Option<DomainCapabilities>,
+    autostart: Option<bool>,
 }
 
 mod imp {
@@ -99,6 +107,8 @@ mod imp {
         #[template_child]
         pub(super) overview: TemplateChild<OverviewSection>,
         #[template_child]
+        pub(super) guest_agent: TemplateChild<GuestAgentSection>,
+        #[template_child]
         pub(super) performance: TemplateChild<PerformanceSection>,
         #[template_child]
         pub(super) cpu_memory: TemplateChild<CpuMemorySection>,
@@ -127,6 +137,7 @@ mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             OverviewSection::ensure_type();
+            GuestAgentSection::ensure_type();
             PerformanceSection::ensure_type();
             CpuMemorySection::ensure_type();
             BootSection::ensure_type();
@@ -178,7 +189,10 @@ impl DomainPage {
             glib::clone!(
                 #[weak]
                 page,
-                move |domain, _| page.imp().overview.show_state(&domain.state_label())
+                move |domain, _| {
+                    let overview = &page.imp().overview;
+                    overview.show_state(&domain.state_label(), domain.state_since());
+                }
             ),
         );
         page.imp().state_handler.replace(Some(handler));
@@ -190,6 +204,7 @@ impl DomainPage {
         page.imp().window_title.set_title(&domain.name());
         page.imp().window_title.set_subtitle(&gettext("Details"));
         page.imp().performance.follow(domain);
+        page.imp().guest_agent.follow(domain);
         page.imp().xml.set_domain(domain);
         page.reload(None);
         page
@@ -321,8 +336,15 @@ impl DomainPage {
         }
     }
 
+    /// The autostart the user chose, when it differs from the one read.
+    fn edited_autostart(&self) -> Option<bool> {
+        let opened = self.imp().opened.borrow().as_ref()?.autostart?;
+        let wanted = self.imp().overview.autostart();
+        (wanted != opened).then_some(wanted)
+    }
+
     fn update_buttons(&self) {
-        let dirty = !self.edited_fields().is_empty();
+        let dirty = !self.edited_fields().is_empty() || self.edited_autostart().is_some();
         // Values that cannot go together are said under their rows, and on Apply.
         let problem = self.imp().cpu_memory.problem();
         self.imp()
@@ -336,6 +358,10 @@ impl DomainPage {
         let opened = self.imp().opened.borrow().as_ref().map(|o| o.model.clone());
         if let Some(model) = opened {
             self.show_model(&model);
+        }
+        let autostart = self.imp().opened.borrow().as_ref().map(|o| o.autostart);
+        if let Some(autostart) = autostart {
+            self.imp().overview.show_autostart(autostart);
         }
         self.update_buttons();
     }
@@ -351,6 +377,7 @@ impl DomainPage {
                 .domain()
                 .map(|d| state_label(d.state()))
                 .unwrap_or_default(),
+            state_since: self.domain().and_then(|d| d.state_since()),
             os_name: model.os_id.as_deref().and_then(os_name),
         };
         imp.overview.show(&shown);
@@ -387,6 +414,7 @@ impl DomainPage {
         keep: Option<(DomainModel, Vec<Field>)>,
     ) {
         let imp = self.imp();
+        let keep_autostart = keep.is_some();
         let parsed = reading.and_then(|reading| {
             let model = DomainModel::from_xml(&reading.config_xml).map_err(|error| {
                 BackendError::new(
@@ -426,13 +454,18 @@ impl DomainPage {
         });
         imp.shutdown_revealer.set_reveal_child(pending);
         imp.xml.show_xml(&reading.config_xml);
+        // After a conflict the user's autostart choice stays, as their other edits do.
+        let kept_autostart = keep_autostart.then(|| self.edited_autostart()).flatten();
         imp.opened.replace(Some(Opened {
             xml: reading.config_xml,
             model,
             live,
             capabilities: reading.capabilities,
+            autostart: reading.autostart,
         }));
         self.show_model(&shown);
+        imp.overview
+            .show_autostart(kept_autostart.or(reading.autostart));
         imp.stack.set_visible_child_name("settings");
         self.update_buttons();
     }
@@ -450,6 +483,7 @@ impl DomainPage {
             return;
         };
         let uuid = domain.uuid();
+        let autostart = self.edited_autostart();
         self.imp().apply_button.set_sensitive(false);
         self.imp().applying.set(true);
         self.show_notice(None);
@@ -459,7 +493,15 @@ impl DomainPage {
             self,
             async move {
                 let result = host
-                    .run(move |session| Ok(apply::apply(session, &uuid, &opened_xml, &job_edited)))
+                    .run(move |session| {
+                        let applied = apply::apply(session, &uuid, &opened_xml, &job_edited);
+                        // Autostart is not in the XML: set after the config, never without it.
+                        let autostart_error = match (&applied, autostart) {
+                            (Ok(_), Some(on)) => set_autostart(session, &uuid, on).err(),
+                            _ => None,
+                        };
+                        Ok((applied, autostart_error))
+                    })
                     .await;
                 page.applied(result, edited);
             }
@@ -468,12 +510,22 @@ impl DomainPage {
 
     fn applied(
         &self,
-        result: Result<Result<Applied, ApplyError>, BackendError>,
+        result: Result<(Result<Applied, ApplyError>, Option<BackendError>), BackendError>,
         edited: DomainModel,
     ) {
         self.imp().applying.set(false);
+        let (result, autostart_error) = match result {
+            Ok((applied, autostart_error)) => (Ok(applied), autostart_error),
+            Err(error) => (Err(error), None),
+        };
         match result {
             Ok(Ok(applied)) => {
+                if let Some(error) = &autostart_error {
+                    self.show_notice(Some(&gettext_f(
+                        "Autostart could not be changed: {reason}",
+                        &[("reason", &error.user_message())],
+                    )));
+                }
                 let before = self.imp().opened.borrow().as_ref().map(|o| o.model.clone());
                 if let (Some(before), Some(domain)) = (before, self.domain()) {
                     self.imp().display.applied(&before, &edited, &domain);
@@ -483,7 +535,9 @@ impl DomainPage {
                 } else {
                     gettext("Changes saved; some take effect after the virtual machine shuts down")
                 };
-                self.imp().toast_overlay.add_toast(adw::Toast::new(&toast));
+                if autostart_error.is_none() || !applied.saved.is_empty() {
+                    self.imp().toast_overlay.add_toast(adw::Toast::new(&toast));
+                }
                 self.reload(None);
             }
             Ok(Err(ApplyError::Conflict(outside))) => self.conflicted(outside, edited),
@@ -545,7 +599,18 @@ fn read_domain(
         live_xml,
         live_secure,
         capabilities,
+        autostart: domain.autostart().ok(),
     })
+}
+
+/// Makes the domain start with its host, or not (virDomainSetAutostart).
+fn set_autostart(
+    session: &crate::backend::libvirt::session::HostSession,
+    uuid: &str,
+    on: bool,
+) -> Result<(), BackendError> {
+    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
+    Ok(domain.set_autostart(on)?)
 }
 
 /// Copies one edited field the page shows from `from` into `to`.
