@@ -282,7 +282,11 @@ pub(crate) fn key_of(node: Node, index: usize) -> DeviceKey {
 pub(crate) fn hostdev_id(source: &HostdevSource) -> String {
     match source {
         HostdevSource::UsbId { vendor, product } => {
-            format!("usb:{}:{}", vendor.to_ascii_lowercase(), product.to_ascii_lowercase())
+            format!(
+                "usb:{}:{}",
+                vendor.to_ascii_lowercase(),
+                product.to_ascii_lowercase()
+            )
         }
         HostdevSource::UsbAddress { bus, device } => format!("usb-at:{bus}.{device}"),
         HostdevSource::Pci {
@@ -338,7 +342,9 @@ pub(crate) fn settings_of(node: Node, class: &DeviceClass) -> DeviceSettings {
         DeviceClass::Nic => DeviceSettings::Nic(NicSettings {
             source: nic_source(node),
             model: owned(attr("model", "type")),
-            mac: attr("mac", "address").unwrap_or_default().to_ascii_lowercase(),
+            mac: attr("mac", "address")
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
             link_up: attr("link", "state") != Some("down"),
         }),
         DeviceClass::HostdevUsb | DeviceClass::HostdevPci => match hostdev_source(node) {

@@ -161,7 +161,13 @@ pub(super) fn edit(
     Ok(())
 }
 
-fn write_source(splicer: &mut Splicer, node: Node, target: Node, old: &DiskSource, new: &DiskSource) {
+fn write_source(
+    splicer: &mut Splicer,
+    node: Node,
+    target: Node,
+    old: &DiskSource,
+    new: &DiskSource,
+) {
     let (kind, markup) = source_markup(new);
     // Ejecting keeps the drive's type.
     if !matches!(new, DiskSource::None) && node.attribute("type") != Some(kind) {

@@ -108,7 +108,12 @@ pub(super) fn edit(
         let indent = line_indent_of(splicer, source);
         splicer.replace_element(source, &source_markup(new, &indent));
     } else if old.startup_policy != new.startup_policy {
-        set_optional_attribute(splicer, source, "startupPolicy", new.startup_policy.as_deref());
+        set_optional_attribute(
+            splicer,
+            source,
+            "startupPolicy",
+            new.startup_policy.as_deref(),
+        );
     }
     Ok(())
 }
@@ -116,8 +121,5 @@ pub(super) fn edit(
 /// The indentation of `element`'s first child, less two spaces (its own).
 fn line_indent_of(splicer: &Splicer, element: Node) -> String {
     let children = splicer.child_indent_of(element);
-    children
-        .strip_suffix("  ")
-        .unwrap_or(&children)
-        .to_owned()
+    children.strip_suffix("  ").unwrap_or(&children).to_owned()
 }

@@ -171,7 +171,10 @@ pub fn edit_device(
 
 /// The device element `element_xml` (as [`device_element`] gives it) changed to
 /// `settings`: what `virDomainUpdateDeviceFlags` is given.
-pub fn edit_element(element_xml: &str, settings: &DeviceSettings) -> Result<String, DeviceXmlError> {
+pub fn edit_element(
+    element_xml: &str,
+    settings: &DeviceSettings,
+) -> Result<String, DeviceXmlError> {
     let document = parse(element_xml)?;
     let mut splicer = Splicer::new(element_xml);
     write_edit(&mut splicer, document.root_element(), settings)?;

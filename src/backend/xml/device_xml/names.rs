@@ -31,7 +31,10 @@ pub fn generate_mac(seed: u64, taken: &[String]) -> String {
     let mut state = seed;
     loop {
         let bytes = next(&mut state).to_be_bytes();
-        let mac = format!("52:54:00:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2]);
+        let mac = format!(
+            "52:54:00:{:02x}:{:02x}:{:02x}",
+            bytes[0], bytes[1], bytes[2]
+        );
         if !taken.iter().any(|used| used.eq_ignore_ascii_case(&mac)) {
             return mac;
         }

@@ -56,11 +56,7 @@ fn source_markup(source: &NicSource) -> (&'static str, String) {
         NicSource::Bridge(name) => ("bridge", format!("<source bridge='{}'/>", escape(name))),
         NicSource::Direct { device, mode } => (
             "direct",
-            format!(
-                "<source dev='{}' mode='{}'/>",
-                escape(device),
-                escape(mode)
-            ),
+            format!("<source dev='{}' mode='{}'/>", escape(device), escape(mode)),
         ),
         NicSource::Other(_) => ("user", String::new()),
     }
@@ -71,7 +67,10 @@ pub(super) fn new_xml(nic: &NicSettings) -> Result<String, DeviceXmlError> {
     let (kind, source) = source_markup(&nic.source);
     let mut lines = vec![
         format!("<interface type='{kind}'>"),
-        format!("  <mac address='{}'/>", escape(&nic.mac.to_ascii_lowercase())),
+        format!(
+            "  <mac address='{}'/>",
+            escape(&nic.mac.to_ascii_lowercase())
+        ),
         format!("  {source}"),
     ];
     if let Some(model) = &nic.model {

@@ -5,8 +5,8 @@ use gettextrs::gettext;
 use roxmltree::Node;
 
 use super::{
-    attributes, check_choice, check_path, check_text, set_optional_attribute,
-    unsupported_change, DeviceXmlError,
+    attributes, check_choice, check_path, check_text, set_optional_attribute, unsupported_change,
+    DeviceXmlError,
 };
 use crate::backend::domain::device_list::{
     CharSettings, DeviceClass, DeviceSettings, FilesystemSettings, InputSettings, RngSettings,
@@ -19,7 +19,13 @@ const TPM_MODELS: [&str; 2] = ["tpm-crb", "tpm-tis"];
 const TPM_VERSIONS: [&str; 2] = ["2.0", "1.2"];
 const WATCHDOG_MODELS: [&str; 3] = ["itco", "i6300esb", "ib700"];
 const WATCHDOG_ACTIONS: [&str; 7] = [
-    "reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi",
+    "reset",
+    "shutdown",
+    "poweroff",
+    "pause",
+    "none",
+    "dump",
+    "inject-nmi",
 ];
 const SOUND_MODELS: [&str; 4] = ["ich9", "ich6", "ac97", "es1370"];
 const VIDEO_MODELS: [&str; 5] = ["virtio", "qxl", "vga", "bochs", "ramfb"];
@@ -133,18 +139,30 @@ pub(super) fn new_xml(
                 attributes(&[("bus", input.bus.as_deref())])
             )
         }),
-        (DeviceClass::Serial, DeviceSettings::Char(char)) => {
-            check_choice(&char.source_type, &["pty"]).map(|()| "<serial type='pty'/>".to_owned())
-        }
-        (DeviceClass::Console, DeviceSettings::Char(char)) => {
-            check_choice(&char.source_type, &["pty"]).map(|()| {
-                "<console type='pty'>\n  <target type='serial'/>\n</console>".to_owned()
-            })
+        (DeviceClass::Serial | DeviceClass::Console, DeviceSettings::Char(char)) => {
+            new_terminal(class, char)
         }
         (DeviceClass::Channel, DeviceSettings::Char(char)) => new_channel(char),
         _ => return None,
     };
     Some(xml)
+}
+
+/// A serial port or console on a pseudo terminal, with the target type asked for.
+fn new_terminal(class: &DeviceClass, char: &CharSettings) -> Result<String, DeviceXmlError> {
+    check_choice(&char.source_type, &["pty"])?;
+    let element = if *class == DeviceClass::Serial {
+        "serial"
+    } else {
+        "console"
+    };
+    Ok(match &char.target_type {
+        Some(target) => {
+            check_choice(target, &["isa-serial", "serial", "virtio"])?;
+            format!("<{element} type='pty'>\n  <target type='{target}'/>\n</{element}>")
+        }
+        None => format!("<{element} type='pty'/>"),
+    })
 }
 
 fn new_channel(char: &CharSettings) -> Result<String, DeviceXmlError> {
@@ -190,7 +208,12 @@ pub(super) fn edit(
                 splicer.set_attribute(node, "model", &new.model);
             }
             if old.version != new.version {
-                set_optional_attribute(splicer, element("backend")?, "version", new.version.as_deref());
+                set_optional_attribute(
+                    splicer,
+                    element("backend")?,
+                    "version",
+                    new.version.as_deref(),
+                );
             }
         }
         (DeviceSettings::Rng(old), DeviceSettings::Rng(new)) => {
