@@ -104,7 +104,11 @@ fn reason(error: &BackendError) -> String {
             error.detail
         )
     } else {
-        error.user_message()
+        let mut message = error.user_message();
+        if !message.ends_with(['.', '!', '?']) {
+            message.push('.');
+        }
+        message
     }
 }
 
