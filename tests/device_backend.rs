@@ -187,7 +187,7 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
 
     // A refused change: a second card on the PCI slot the first one has (in the running
     // machine and in the saved configuration). Neither XML changes.
-    let clash_mac = generate_mac(random_seed(), &[mac.clone()]);
+    let clash_mac = generate_mac(random_seed(), std::slice::from_ref(&mac));
     let clash = new_device_xml(
         &DeviceClass::Nic,
         &DeviceSettings::Nic(NicSettings {
@@ -272,7 +272,7 @@ fn a_usb_device_detaches_from_both_and_the_cdrom_medium_changes_live() {
     let key = tablets(&live)
         .pop()
         .expect("a tablet in the running machine");
-    assert_eq!(tablets(&saved), [key.clone()], "{saved}");
+    assert_eq!(tablets(&saved), std::slice::from_ref(&key), "{saved}");
     let applied = detach(&session, &uuid, &key).expect("detach tablet");
     assert!(
         applied.live && applied.config && !applied.waiting_for_guest,

@@ -92,7 +92,7 @@ fn assigned(xml: &str, skip: Option<std::ops::Range<usize>>) -> Vec<String> {
         .filter(|node| !node.parent().is_some_and(|p| p.has_tag_name("source")))
         .filter(|node| {
             skip.as_ref()
-                .is_none_or(|skip| !skip.contains(&node.range().start))
+                .map_or(true, |skip| !skip.contains(&node.range().start))
         })
         .map(|node| xml[node.range()].to_owned())
         .collect()

@@ -204,9 +204,9 @@ pub fn update(
     }
     if running {
         let put_back = |config_before: &Option<String>| {
-            config_before
-                .as_deref()
-                .is_none_or(|old| call(domain.update_device_flags(old, CONFIG)).is_ok())
+            config_before.as_deref().map_or(true, |old| {
+                call(domain.update_device_flags(old, CONFIG)).is_ok()
+            })
         };
         let edited = live_xml(&domain)
             .map_err(refused)

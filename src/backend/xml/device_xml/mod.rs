@@ -128,8 +128,8 @@ pub fn add_device(domain_xml: &str, element: &str) -> Result<String, DeviceXmlEr
     let markup = indented(element, &indent);
     let last_of_kind = devices
         .children()
-        .filter(|node| node.has_tag_name(name.as_str()))
-        .last();
+        .rev()
+        .find(|node| node.has_tag_name(name.as_str()));
     match last_of_kind {
         Some(sibling) => splicer.insert_after(sibling, &markup),
         None => splicer.append_child(devices, &markup),
