@@ -457,7 +457,6 @@ pub(crate) fn hostdev_source(node: Node) -> Option<HostdevSource> {
 }
 
 fn label_of(class: &DeviceClass, key: &DeviceKey, settings: &DeviceSettings) -> String {
-    let with = |msgid: &str, value: &str| gettext_f(msgid, &[("name", value)]);
     let detail = match settings {
         DeviceSettings::Sound(model) | DeviceSettings::Video(model) => model.clone(),
         DeviceSettings::Tpm(tpm) => tpm.model.clone(),
@@ -468,21 +467,21 @@ fn label_of(class: &DeviceClass, key: &DeviceKey, settings: &DeviceSettings) -> 
         _ => key.id.clone(),
     };
     match class {
-        DeviceClass::Disk => with("Disk {name}", &key.id),
-        DeviceClass::Cdrom => with("CD-ROM {name}", &key.id),
-        DeviceClass::Nic => with("Network card {name}", &key.id),
-        DeviceClass::HostdevUsb => with("Host USB device {name}", &detail),
-        DeviceClass::HostdevPci => with("Host PCI device {name}", &detail),
-        DeviceClass::Filesystem => with("Shared folder {name}", &key.id),
-        DeviceClass::Tpm => with("TPM {name}", &detail),
-        DeviceClass::Rng => with("Random number generator {name}", &detail),
+        DeviceClass::Disk => gettext_f("Disk {name}", &[("name", &key.id)]),
+        DeviceClass::Cdrom => gettext_f("CD-ROM {name}", &[("name", &key.id)]),
+        DeviceClass::Nic => gettext_f("Network card {name}", &[("name", &key.id)]),
+        DeviceClass::HostdevUsb => gettext_f("Host USB device {name}", &[("name", &detail)]),
+        DeviceClass::HostdevPci => gettext_f("Host PCI device {name}", &[("name", &detail)]),
+        DeviceClass::Filesystem => gettext_f("Shared folder {name}", &[("name", &key.id)]),
+        DeviceClass::Tpm => gettext_f("TPM {name}", &[("name", &detail)]),
+        DeviceClass::Rng => gettext_f("Random number generator {name}", &[("name", &detail)]),
         DeviceClass::Serial => gettext("Serial port"),
         DeviceClass::Console => gettext("Console"),
-        DeviceClass::Watchdog => with("Watchdog {name}", &detail),
-        DeviceClass::Sound => with("Sound {name}", &detail),
-        DeviceClass::Video => with("Video {name}", &detail),
-        DeviceClass::Input => with("Input {name}", &detail),
-        DeviceClass::Channel => with("Channel {name}", &detail),
+        DeviceClass::Watchdog => gettext_f("Watchdog {name}", &[("name", &detail)]),
+        DeviceClass::Sound => gettext_f("Sound {name}", &[("name", &detail)]),
+        DeviceClass::Video => gettext_f("Video {name}", &[("name", &detail)]),
+        DeviceClass::Input => gettext_f("Input {name}", &[("name", &detail)]),
+        DeviceClass::Channel => gettext_f("Channel {name}", &[("name", &detail)]),
         DeviceClass::Graphics => gettext("Display"),
         DeviceClass::Controller => gettext("Controller"),
         DeviceClass::Other(name) => name.clone(),
