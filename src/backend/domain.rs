@@ -7,6 +7,8 @@ use super::libvirt::ffi::DomainStats;
 pub mod apply;
 pub mod capabilities;
 pub mod conflict;
+pub mod device_apply;
+pub mod device_list;
 pub mod devices;
 pub mod fields;
 pub mod guest_info;
