@@ -8,6 +8,7 @@ pub mod apply;
 pub mod capabilities;
 pub mod conflict;
 pub mod devices;
+pub mod disk_resize;
 pub mod fields;
 pub mod guest_info;
 pub mod model;
