@@ -10,6 +10,7 @@ pub mod conflict;
 pub mod device_apply;
 pub mod device_list;
 pub mod devices;
+pub mod disk_resize;
 pub mod fields;
 pub mod guest_info;
 pub mod model;

@@ -19,6 +19,7 @@ use crate::backend::libvirt::session::HostSession;
 use crate::backend::login::{CredentialPrompt, LoginSettings, TypedPassword};
 use crate::backend::password::Password;
 use crate::backend::secrets;
+use crate::backend::storage::deletion::DiskVerdict;
 use crate::backend::store::SavedConnection;
 use crate::backend::summary::HostSummary;
 use crate::backend::uri;
@@ -306,8 +307,9 @@ impl Host {
         worker.send(HostCommand::Domains { uuids, action });
     }
 
-    /// The disk image paths of a domain, asked of the worker.
-    pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<String>, BackendError> {
+    /// Which disk images deleting the domain with its storage would delete or keep, asked
+    /// of the worker.
+    pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<DiskVerdict>, BackendError> {
         let uuid = uuid.to_owned();
         self.ask(|reply| HostCommand::DiskPaths { uuid, reply })
             .await
