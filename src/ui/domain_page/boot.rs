@@ -524,6 +524,8 @@ mod tests {
             source: source.map(str::to_owned),
             mac: None,
             boot_order: None,
+            readonly: false,
+            shareable: false,
         }
     }
 
