@@ -497,7 +497,7 @@ impl DomainPage {
                         let applied = apply::apply(session, &uuid, &opened_xml, &job_edited);
                         // Autostart is not in the XML: set after the config, never without it.
                         let autostart_error = match (&applied, autostart) {
-                            (Ok(_), Some(on)) => set_autostart(session, &uuid, on).err(),
+                            (Ok(_), Some(on)) => overview::set_autostart(session, &uuid, on).err(),
                             _ => None,
                         };
                         Ok((applied, autostart_error))
@@ -601,16 +601,6 @@ fn read_domain(
         capabilities,
         autostart: domain.autostart().ok(),
     })
-}
-
-/// Makes the domain start with its host, or not (virDomainSetAutostart).
-fn set_autostart(
-    session: &crate::backend::libvirt::session::HostSession,
-    uuid: &str,
-    on: bool,
-) -> Result<(), BackendError> {
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    Ok(domain.set_autostart(on)?)
 }
 
 /// Copies one edited field the page shows from `from` into `to`.
