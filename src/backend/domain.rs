@@ -16,6 +16,7 @@ pub mod guest_info;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
+pub mod reading;
 pub mod xml_diff;
 pub mod xml_editor;
 

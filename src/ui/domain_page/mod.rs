@@ -23,10 +23,11 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use crate::backend::domain::apply::{self, Applied, ApplyError};
-use crate::backend::domain::capabilities::{domain_capabilities, emulator_of, DomainCapabilities};
+use crate::backend::domain::capabilities::DomainCapabilities;
 use crate::backend::domain::conflict::{self, OutsideChanges};
 use crate::backend::domain::fields::{changed_fields, pending_after_shutdown, Field};
 use crate::backend::domain::model::DomainModel;
+use crate::backend::domain::reading::{read_domain, DomainReading};
 use crate::backend::error::BackendError;
 use crate::backend::osinfo::{self, OsEntry};
 use crate::i18n::gettext_f;
@@ -39,20 +40,6 @@ use guest_agent::GuestAgentSection;
 use overview::OverviewSection;
 use performance::PerformanceSection;
 use xml::XmlSection;
-
-/// The domain as read from its host: the saved config the page edits, and the running
-/// machine's XML when it runs.
-struct Reading {
-    config_xml: String,
-    live_xml: Option<String>,
-    /// Whether `live_xml` carries secrets (the VNC password) as the config does.
-    live_secure: bool,
-    /// What the host offers this domain; `None` where the driver cannot say (test://).
-    capabilities: Option<DomainCapabilities>,
-    /// Whether the domain starts with its host (not in the XML); `None` where the host
-    /// cannot say.
-    autostart: Option<bool>,
-}
 
 /// What every section shows: the saved config (with the user's kept edits), the running
 /// machine, the host's choices and what the page knows beside the XML.
@@ -192,6 +179,8 @@ impl DomainPage {
                 move |domain, _| {
                     let overview = &page.imp().overview;
                     overview.show_state(&domain.state_label(), domain.state_since());
+                    // What applies live, and the marks, follow the run state.
+                    page.reload_keeping_edits();
                 }
             ),
         );
@@ -269,7 +258,7 @@ impl DomainPage {
 
     fn show_outside_change(
         &self,
-        reading: Result<Reading, BackendError>,
+        reading: Result<DomainReading, BackendError>,
         opened_xml: &str,
         edited: DomainModel,
     ) {
@@ -408,28 +397,24 @@ impl DomainPage {
         ));
     }
 
+    /// Reads the domain again; the user's edits stay.
+    fn reload_keeping_edits(&self) {
+        let keep = (!self.edited_fields().is_empty())
+            .then(|| self.edited())
+            .flatten()
+            .map(|edited| (edited, Vec::new()));
+        self.reload(keep);
+    }
+
     fn show_reading(
         &self,
-        reading: Result<Reading, BackendError>,
+        reading: Result<DomainReading, BackendError>,
         keep: Option<(DomainModel, Vec<Field>)>,
     ) {
         let imp = self.imp();
         let keep_autostart = keep.is_some();
-        let parsed = reading.and_then(|reading| {
-            let model = DomainModel::from_xml(&reading.config_xml).map_err(|error| {
-                BackendError::new(
-                    crate::backend::error::ErrorKind::InvalidInput,
-                    error.to_string(),
-                )
-            })?;
-            let live = reading
-                .live_xml
-                .as_deref()
-                .and_then(|xml| DomainModel::from_xml(xml).ok());
-            Ok((reading, model, live))
-        });
-        let (reading, model, live) = match parsed {
-            Ok(parsed) => parsed,
+        let reading = match reading {
+            Ok(reading) => reading,
             Err(error) => {
                 imp.loading_status
                     .set_title(&gettext("Cannot read the virtual machine"));
@@ -439,11 +424,12 @@ impl DomainPage {
                 return;
             }
         };
+        let (model, live) = (reading.config.clone(), reading.live.clone());
         let mut shown = model.clone();
         if let Some((edited, conflicts)) = keep {
             for field in changed_fields(&model, &edited) {
                 if !conflicts.contains(&field) {
-                    copy_field(field, &edited, &mut shown);
+                    field.copy(&edited, &mut shown);
                 }
             }
         }
@@ -530,7 +516,8 @@ impl DomainPage {
                 if let (Some(before), Some(domain)) = (before, self.domain()) {
                     self.imp().display.applied(&before, &edited, &domain);
                 }
-                let toast = if applied.live_failures.is_empty() {
+                let toast = if applied.live_failures.is_empty() && applied.after_shutdown.is_empty()
+                {
                     gettext("Changes applied")
                 } else {
                     gettext("Changes saved; some take effect after the virtual machine shuts down")
@@ -573,70 +560,6 @@ fn changed_elsewhere_notice() -> String {
     gettext(
         "The virtual machine was changed elsewhere while this page was open. Its new values are shown; check them and apply again.",
     )
-}
-
-/// Reads the saved config (and the live XML of a running domain) on the host's worker.
-fn read_domain(
-    session: &crate::backend::libvirt::session::HostSession,
-    uuid: &str,
-) -> Result<Reading, BackendError> {
-    let config_xml = apply::read_config_xml(session, uuid)?;
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    // Secure like the config, or the VNC password would look pending when it is not.
-    let (live_xml, live_secure) = if !domain.is_active()? {
-        (None, true)
-    } else if let Ok(xml) = domain.xml_desc(virt::sys::VIR_DOMAIN_XML_SECURE) {
-        (Some(xml), true)
-    } else {
-        (Some(domain.xml_desc(0)?), false)
-    };
-    // Only the choices offered depend on it: a host that cannot say still shows the page.
-    let capabilities = DomainModel::from_xml(&config_xml).ok().and_then(|model| {
-        domain_capabilities(session, &model, emulator_of(&config_xml).as_deref()).ok()
-    });
-    Ok(Reading {
-        config_xml,
-        live_xml,
-        live_secure,
-        capabilities,
-        autostart: domain.autostart().ok(),
-    })
-}
-
-/// Copies one edited field the page shows from `from` into `to`.
-fn copy_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
-    match field {
-        Field::Title => to.title.clone_from(&from.title),
-        Field::Description => to.description.clone_from(&from.description),
-        Field::Memory => to.memory_kib = from.memory_kib,
-        Field::MaxMemory => to.max_memory_kib = from.max_memory_kib,
-        Field::Vcpus => to.vcpus = from.vcpus,
-        Field::MaxVcpus => to.max_vcpus = from.max_vcpus,
-        Field::Topology => to.topology = from.topology,
-        Field::CpuMode => to.cpu_mode.clone_from(&from.cpu_mode),
-        Field::SharedMemory => to.shared_memory = from.shared_memory,
-        Field::BootOrder => to.boot_order.clone_from(&from.boot_order),
-        Field::BootMenu => to.boot_menu = from.boot_menu,
-        Field::Firmware => to.firmware = from.firmware,
-        Field::KernelBoot => to.kernel_boot.clone_from(&from.kernel_boot),
-        Field::VncListen | Field::VncPort | Field::VncPassword | Field::VncKeymap => {
-            copy_vnc_field(field, from, to)
-        }
-    }
-}
-
-/// Copies one VNC setting; a domain without VNC on either side has nothing to copy.
-fn copy_vnc_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
-    let (Some(from), Some(to)) = (from.vnc.as_ref(), to.vnc.as_mut()) else {
-        return;
-    };
-    match field {
-        Field::VncListen => to.listen.clone_from(&from.listen),
-        Field::VncPort => (to.autoport, to.port) = (from.autoport, from.port),
-        Field::VncPassword => to.password.clone_from(&from.password),
-        Field::VncKeymap => to.keymap.clone_from(&from.keymap),
-        _ => {}
-    }
 }
 
 /// The name osinfo-db gives the OS id the wizard wrote, such as "Fedora Linux 39".
