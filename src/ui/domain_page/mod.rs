@@ -93,6 +93,8 @@ mod imp {
         #[template_child]
         pub(super) stack: TemplateChild<gtk::Stack>,
         #[template_child]
+        pub(super) sidebar: TemplateChild<gtk::StackSidebar>,
+        #[template_child]
         pub(super) loading_status: TemplateChild<adw::StatusPage>,
         #[template_child]
         pub(super) overview: TemplateChild<OverviewSection>,
@@ -222,6 +224,7 @@ impl DomainPage {
             move |_| page.open_console()
         ));
         crate::ui::a11y::name_controls(self);
+        name_sidebar_rows(&imp.sidebar);
     }
 
     /// The opened model with the user's edits.
@@ -428,6 +431,24 @@ impl DomainPage {
             .and_downcast::<crate::application::Application>();
         if let (Some(app), Some(domain)) = (app, self.domain()) {
             app.open_console(&domain);
+        }
+    }
+}
+
+/// GTK 4.8 leaves a stack sidebar's rows nameless: each gets the title it shows.
+fn name_sidebar_rows(sidebar: &gtk::StackSidebar) {
+    let mut pending = vec![sidebar.clone().upcast::<gtk::Widget>()];
+    while let Some(widget) = pending.pop() {
+        if let Some(row) = widget.downcast_ref::<gtk::ListBoxRow>() {
+            if let Some(label) = row.child().and_downcast::<gtk::Label>() {
+                crate::ui::a11y::set_label(row, &label.text());
+            }
+            continue;
+        }
+        let mut child = widget.first_child();
+        while let Some(next) = child {
+            child = next.next_sibling();
+            pending.push(next);
         }
     }
 }
