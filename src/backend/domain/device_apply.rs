@@ -8,7 +8,8 @@
 //! has not let go when libvirt gives up waiting leaves both as they were
 //! ([`DeviceApplied::waiting_for_guest`]); when it does later, the device-removed event calls
 //! for [`finish_detach`]. A machine that is off gets `AFFECT_CONFIG` only, a transient one
-//! `AFFECT_LIVE` only. Failures are told apart by libvirt's error codes, never its text.
+//! `AFFECT_LIVE` only; [`DeviceScope::ConfigOnly`] changes the saved configuration alone
+//! (for devices that cannot change while the machine runs). Failures are told apart by libvirt's error codes, never its text.
 
 use std::fmt;
 
@@ -57,6 +58,21 @@ pub enum DeviceApplyError {
 }
 
 impl DeviceApplyError {
+    /// The running machine cannot take this change while it runs (by libvirt's code): the
+    /// page can offer [`DeviceScope::ConfigOnly`], in effect after a shutdown.
+    pub fn cannot_change_live(&self) -> bool {
+        match self {
+            Self::Refused { error, .. } | Self::Split { error, .. } => [
+                sys::VIR_ERR_OPERATION_UNSUPPORTED,
+                sys::VIR_ERR_CONFIG_UNSUPPORTED,
+                sys::VIR_ERR_NO_SUPPORT,
+            ]
+            .iter()
+            .any(|code| error.is_libvirt(*code)),
+            Self::Xml(_) => false,
+        }
+    }
+
     /// The sentences for the user.
     pub fn message(&self) -> String {
         match self {
@@ -92,10 +108,10 @@ impl From<virt::error::Error> for DeviceApplyError {
     }
 }
 
-/// The host's reason, by libvirt's error code.
+/// The host's reason, by libvirt's error code, as a sentence ending in a full stop.
 fn reason(error: &BackendError) -> String {
     let code = |number: u32| error.is_libvirt(number);
-    if code(sys::VIR_ERR_OPERATION_TIMEOUT) {
+    let mut message = if code(sys::VIR_ERR_OPERATION_TIMEOUT) {
         gettext("The guest did not answer in time.")
     } else if code(sys::VIR_ERR_OPERATION_UNSUPPORTED) || code(sys::VIR_ERR_CONFIG_UNSUPPORTED) {
         format!(
@@ -104,12 +120,12 @@ fn reason(error: &BackendError) -> String {
             error.detail
         )
     } else {
-        let mut message = error.user_message();
-        if !message.ends_with(['.', '!', '?']) {
-            message.push('.');
-        }
-        message
+        error.user_message()
+    };
+    if !message.ends_with(['.', '!', '?', '。']) {
+        message.push('.');
     }
+    message
 }
 
 fn refused(error: BackendError) -> DeviceApplyError {
@@ -122,9 +138,21 @@ fn refused(error: BackendError) -> DeviceApplyError {
     }
 }
 
-/// How the machine is changed: `(running, persistent)`.
-fn state(domain: &Domain) -> Result<(bool, bool), DeviceApplyError> {
-    Ok((domain.is_active()?, domain.is_persistent()?))
+/// Which sides to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceScope {
+    /// The running machine (when it runs) and the saved configuration, both or neither.
+    #[default]
+    LiveAndConfig,
+    /// The saved configuration only: takes effect after the machine shuts down (for devices
+    /// that cannot change while it runs).
+    ConfigOnly,
+}
+
+/// How the machine is changed: `(change the running machine, change the configuration)`.
+fn state(domain: &Domain, scope: DeviceScope) -> Result<(bool, bool), DeviceApplyError> {
+    let live = scope == DeviceScope::LiveAndConfig && domain.is_active()?;
+    Ok((live, domain.is_persistent()?))
 }
 
 fn lookup(session: &HostSession, uuid: &str) -> Result<Domain, DeviceApplyError> {
@@ -152,9 +180,10 @@ pub fn attach(
     session: &HostSession,
     uuid: &str,
     element: &str,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    match state(&domain)? {
+    match state(&domain, scope)? {
         (false, _) => {
             call(domain.attach_device_flags(element, CONFIG)).map_err(refused)?;
             Ok(DeviceApplied {
@@ -190,9 +219,10 @@ pub fn update(
     uuid: &str,
     key: &DeviceKey,
     settings: &DeviceSettings,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    let (running, persistent) = state(&domain)?;
+    let (running, persistent) = state(&domain, scope)?;
     let mut applied = DeviceApplied::default();
     let mut config_before = None;
     if persistent {
@@ -232,9 +262,10 @@ pub fn detach(
     session: &HostSession,
     uuid: &str,
     key: &DeviceKey,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    let (running, persistent) = state(&domain)?;
+    let (running, persistent) = state(&domain, scope)?;
     let mut applied = DeviceApplied::default();
     if running {
         let live = live_xml(&domain)?;
