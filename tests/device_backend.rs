@@ -10,7 +10,7 @@
 mod common;
 
 use hangar::backend::domain::device_apply::{
-    attach, detach, update, DeviceApplyError, DeviceScope,
+    attach, detach, macs_in_use, update, DeviceApplyError, DeviceScope,
 };
 use hangar::backend::domain::device_list::{
     read_devices, DeviceClass, DeviceSettings, DiskSource, InputSettings, NicSettings, NicSource,
@@ -157,6 +157,12 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
         assert_eq!(found.source, NicSource::Network(NETWORK.into()));
         assert!(found.link_up);
     }
+
+    let in_use = macs_in_use(&session).expect("MACs in use");
+    assert!(
+        in_use.contains(&(mac.clone(), NAME.to_owned())),
+        "{in_use:?}"
+    );
 
     // Link down, live and saved; libvirt's address of the card stays as it was.
     let key = DeviceKey {

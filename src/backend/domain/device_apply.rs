@@ -17,7 +17,7 @@ use gettextrs::gettext;
 use virt::domain::Domain;
 use virt::sys;
 
-use super::device_list::DeviceSettings;
+use super::device_list::{read_devices, DeviceSettings};
 use super::devices::DeviceKey;
 use crate::backend::error::BackendError;
 use crate::backend::libvirt::session::HostSession;
@@ -319,6 +319,33 @@ pub fn finish_detach(
         Err(DeviceApplyError::Xml(DeviceXmlError::NotFound(_))) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Every MAC address the host's domains use (running machines and saved configurations),
+/// lower case, with the name of the domain using it: a new network card's address must be
+/// none of them. One or two calls per domain.
+pub fn macs_in_use(session: &HostSession) -> Result<Vec<(String, String)>, BackendError> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for domain in session.domain_handles()?.values() {
+        let name = domain.name().unwrap_or_default();
+        let mut xmls = vec![domain.xml_desc(0)?];
+        if domain.is_active().unwrap_or(false) && domain.is_persistent().unwrap_or(false) {
+            xmls.push(domain.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)?);
+        }
+        for xml in xmls {
+            let Ok(devices) = read_devices(&xml) else {
+                continue;
+            };
+            for device in devices {
+                if let DeviceSettings::Nic(nic) = device.settings {
+                    if !nic.mac.is_empty() && !found.iter().any(|(mac, _)| *mac == nic.mac) {
+                        found.push((nic.mac, name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn detach_config(domain: &Domain, key: &DeviceKey) -> Result<(), DeviceApplyError> {
