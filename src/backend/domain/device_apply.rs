@@ -226,11 +226,17 @@ pub fn update(
     let mut applied = DeviceApplied::default();
     let mut config_before = None;
     if persistent {
-        let old = device_element(&config_xml(&domain)?, key)?;
-        let new = edit_element(&old, settings)?;
-        call(domain.update_device_flags(&new, CONFIG)).map_err(refused)?;
-        applied.config = true;
-        config_before = Some(old);
+        match device_element(&config_xml(&domain)?, key) {
+            Ok(old) => {
+                let new = edit_element(&old, settings)?;
+                call(domain.update_device_flags(&new, CONFIG)).map_err(refused)?;
+                applied.config = true;
+                config_before = Some(old);
+            }
+            // Hot-plugged into the running machine only: nothing saved to change.
+            Err(DeviceXmlError::NotFound(_)) if running => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     if running {
         let put_back = |config_before: &Option<String>| {
