@@ -3,11 +3,12 @@
 # libvirt and QEMU come from bookworm-backports (the image's qemu-utils 10 conflicts with bookworm's 7.2).
 set -euo pipefail
 
-BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
+BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libgtksourceview-5-dev libvirt-dev gettext)
 # The storage and network drivers: the wizards create pools and networks on the host.
-# openssh-client: consoles of qemu+ssh hosts go through `ssh -W`.
+# openssh-client: consoles of qemu+ssh hosts go through `ssh -W`. qemu-utils: qemu-img, which
+# the storage driver runs to create and resize qcow2 volumes (and the test bed for its disk).
 RUNTIME_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-storage
-  libvirt-daemon-driver-network libvirt-clients qemu-system-x86 openssh-client)
+  libvirt-daemon-driver-network libvirt-clients qemu-system-x86 qemu-utils openssh-client)
 # Every program the code runs must come from one of these (tests/install_deps.rs checks):
 # x11-xserver-utils has xsetroot, x11-utils xdpyinfo and xev, xorriso makes test ISOs, gdb
 # prints a hung app's threads in failure messages.
@@ -16,7 +17,7 @@ TEST_PKGS=(sasl2-bin libsasl2-modules xvfb xauth gnome-keyring libsecret-tools d
   gir1.2-atspi-2.0 util-linux iproute2 fonts-cantarell fonts-noto-cjk adwaita-icon-theme
   tigervnc-standalone-server tigervnc-tools tigervnc-viewer osinfo-db iptables ipxe
   x11-xserver-utils x11-utils xorriso gdb polkitd)
-BACKPORTS=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
+BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
   libvirt-daemon-driver-storage libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 
 missing=()

@@ -3,9 +3,9 @@
 use gettextrs::gettext;
 use virt::sys;
 
-use super::domain::model::DomainModel;
 use super::error::BackendError;
 use super::libvirt::session::HostSession;
+use super::storage::deletion::{self, DeleteOutcome, DiskVerdict};
 
 /// What the user can do to a domain from the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,20 +60,34 @@ pub fn run(session: &HostSession, uuid: &str, action: &DomainAction) -> Result<(
         DomainAction::ManagedSave => domain.managed_save(0)?,
         DomainAction::SetAutostart(on) => domain.set_autostart(*on)?,
         DomainAction::Rename(name) => domain.rename(name, 0)?,
-        DomainAction::Delete { delete_storage } => delete(session, &domain, *delete_storage)?,
+        DomainAction::Delete { delete_storage } => {
+            delete(session, &domain, uuid, *delete_storage)?;
+        }
     }
     Ok(())
 }
 
-/// Undefines a domain (stopping it first), optionally deleting its disk volumes afterwards.
+/// Undefines the domain with `uuid` (stopping it first). With `delete_storage`, also
+/// deletes the volumes of its disks that nothing else needs (see `storage::deletion`),
+/// and says which were kept and why.
+pub fn delete_domain(
+    session: &HostSession,
+    uuid: &str,
+    delete_storage: bool,
+) -> Result<DeleteOutcome, BackendError> {
+    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
+    delete(session, &domain, uuid, delete_storage)
+}
+
 fn delete(
     session: &HostSession,
     domain: &virt::domain::Domain,
+    uuid: &str,
     delete_storage: bool,
-) -> Result<(), BackendError> {
-    let volumes = if delete_storage {
-        let xml = domain.xml_desc(0)?;
-        disk_sources(&xml)
+) -> Result<DeleteOutcome, BackendError> {
+    // Decided while the domain is still defined, so that its own XMLs are complete.
+    let verdicts = if delete_storage {
+        deletion::plan(session, uuid)?
     } else {
         Vec::new()
     };
@@ -87,41 +101,11 @@ fn delete(
         // Drivers that know none of these flags (the test driver) take a plain undefine.
         domain.undefine()?;
     }
-    for path in volumes {
-        if let Ok(volume) = session.connection().lookup_storage_vol_by_path(&path) {
-            volume.delete(0)?;
-        }
-    }
-    Ok(())
+    Ok(deletion::delete_allowed(session, verdicts))
 }
 
-/// The disk image paths of the domain with `uuid` (one XML fetch).
-pub fn disk_paths(session: &HostSession, uuid: &str) -> Result<Vec<String>, BackendError> {
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    Ok(disk_sources(&domain.xml_desc(0)?))
-}
-
-/// The file or device paths of a domain's writable disks (not CD-ROMs), from its XML.
-pub fn disk_sources(domain_xml: &str) -> Vec<String> {
-    DomainModel::from_xml(domain_xml)
-        .map(|model| model.disk_image_paths())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::disk_sources;
-
-    #[test]
-    fn disks_but_not_cdroms_are_listed() {
-        let xml = "<domain><devices>\
-            <disk type='file' device='disk'><source file='/var/lib/libvirt/images/a.qcow2'/></disk>\
-            <disk type='file' device='cdrom'><source file='/iso/debian.iso'/></disk>\
-            <disk type='block' device='disk'><source dev='/dev/vg/b'/></disk>\
-            </devices></domain>";
-        assert_eq!(
-            disk_sources(xml),
-            ["/var/lib/libvirt/images/a.qcow2", "/dev/vg/b"]
-        );
-    }
+/// Which of the disk images of the domain with `uuid` deleting it with its storage would
+/// delete, and which it would keep and why.
+pub fn disk_plan(session: &HostSession, uuid: &str) -> Result<Vec<DiskVerdict>, BackendError> {
+    deletion::plan(session, uuid)
 }

@@ -16,6 +16,7 @@ pub mod osinfo;
 pub mod password;
 pub mod pool_form;
 pub mod secrets;
+pub mod storage;
 pub mod store;
 pub mod summary;
 pub mod uri;

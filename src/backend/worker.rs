@@ -28,6 +28,7 @@ use super::error::{BackendError, ErrorKind};
 use super::libvirt::ffi::{CloseReason, DomainEvent};
 use super::libvirt::session::HostSession;
 use super::login::{CredentialPrompt, Login, LoginSettings};
+use super::storage::deletion::DiskVerdict;
 use super::summary::HostSummary;
 
 mod attempt;
@@ -91,10 +92,11 @@ pub enum HostCommand {
     },
     /// Collect the host summary.
     FetchSummary,
-    /// Reply with the disk image paths of a domain (for the delete confirmation).
+    /// Reply with which of a domain's disk images deleting it with its storage would delete
+    /// and which it keeps, and why (for the delete confirmation).
     DiskPaths {
         uuid: String,
-        reply: async_channel::Sender<Result<Vec<String>, BackendError>>,
+        reply: async_channel::Sender<Result<Vec<DiskVerdict>, BackendError>>,
     },
     /// Reply with how to reach a domain's console.
     Console {

@@ -19,6 +19,7 @@ use crate::backend::libvirt::session::HostSession;
 use crate::backend::login::{CredentialPrompt, LoginSettings, TypedPassword};
 use crate::backend::password::Password;
 use crate::backend::secrets;
+use crate::backend::storage::deletion::DiskVerdict;
 use crate::backend::store::SavedConnection;
 use crate::backend::summary::HostSummary;
 use crate::backend::uri;
@@ -78,6 +79,8 @@ mod imp {
         pub(super) typed_password: RefCell<Option<Password>>,
         pub(super) summary: RefCell<Option<HostSummary>>,
         pub(super) polling: Cell<bool>,
+        /// Open pages that need the periodic refresh whatever the main window shows.
+        pub(super) polling_holds: Cell<u32>,
     }
 
     #[glib::object_subclass]
@@ -228,7 +231,7 @@ impl Host {
             options.refresh_interval = interval;
         }
         let worker = HostWorker::start(self.uri(), self.login_settings(), options);
-        worker.send(HostCommand::SetPolling(self.imp().polling.get()));
+        worker.send(HostCommand::SetPolling(self.polling_wanted()));
         let updates = worker.updates();
         // Replacing the old worker stops it; its late updates go to a closed channel.
         self.imp().worker.replace(Some(worker));
@@ -304,8 +307,9 @@ impl Host {
         worker.send(HostCommand::Domains { uuids, action });
     }
 
-    /// The disk image paths of a domain, asked of the worker.
-    pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<String>, BackendError> {
+    /// Which disk images deleting the domain with its storage would delete or keep, asked
+    /// of the worker.
+    pub async fn disk_paths(&self, uuid: &str) -> Result<Vec<DiskVerdict>, BackendError> {
         let uuid = uuid.to_owned();
         self.ask(|reply| HostCommand::DiskPaths { uuid, reply })
             .await
@@ -353,8 +357,24 @@ impl Host {
     /// Refreshes figures periodically only while someone looks; events still arrive.
     pub fn set_polling(&self, on: bool) {
         self.imp().polling.set(on);
+        self.send_polling();
+    }
+
+    /// `true` keeps the periodic refresh going until a `false` for each, even while the main
+    /// window is minimized or shows another host (a Performance section samples it).
+    pub fn hold_polling(&self, hold: bool) {
+        let holds = &self.imp().polling_holds;
+        holds.set((holds.get() + u32::from(hold)).saturating_sub(u32::from(!hold)));
+        self.send_polling();
+    }
+
+    fn polling_wanted(&self) -> bool {
+        self.imp().polling.get() || self.imp().polling_holds.get() > 0
+    }
+
+    fn send_polling(&self) {
         if let Some(worker) = self.imp().worker.borrow().as_ref() {
-            worker.send(HostCommand::SetPolling(on));
+            worker.send(HostCommand::SetPolling(self.polling_wanted()));
         }
     }
 
@@ -530,9 +550,13 @@ impl Host {
         let mut added = Vec::new();
         for summary in &list {
             match index.get(&summary.uuid) {
-                Some(domain) => domain.update(summary),
+                Some(domain) => {
+                    domain.update(summary);
+                    domain.record_sample(summary);
+                }
                 None => {
                     let domain = Domain::new(summary);
+                    domain.record_sample(summary);
                     domain.set_host(self);
                     index.insert(summary.uuid.clone(), domain.clone());
                     added.push(domain);

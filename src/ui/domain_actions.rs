@@ -11,6 +11,7 @@ use gtk::glib;
 use super::Window;
 use crate::backend::actions::DomainAction;
 use crate::backend::domain::DomainState;
+use crate::backend::storage::deletion::DiskVerdict;
 use crate::i18n::gettext_f;
 use crate::model::{Domain, Host};
 
@@ -189,7 +190,8 @@ fn ask_new_name(window: &Window, domains: Vec<Domain>) {
     dialog.present();
 }
 
-/// Asks before deleting, listing the disk images that "also delete storage" would remove.
+/// Asks before deleting, listing the disk images that "also delete storage" would remove
+/// and those it keeps, with the reason.
 fn confirm_delete(window: &Window, domains: Vec<Domain>) {
     if domains.is_empty() {
         return;
@@ -208,7 +210,10 @@ fn confirm_delete(window: &Window, domains: Vec<Domain>) {
     });
 }
 
-fn show_delete_dialog(window: &Window, domains: Vec<Domain>, disks: Vec<String>) {
+fn show_delete_dialog(window: &Window, domains: Vec<Domain>, verdicts: Vec<DiskVerdict>) {
+    let (deletable, kept): (Vec<DiskVerdict>, Vec<DiskVerdict>) =
+        verdicts.into_iter().partition(DiskVerdict::deletable);
+    let disks: Vec<&str> = deletable.iter().map(DiskVerdict::shown).collect();
     let dialog = adw::MessageDialog::new(
         Some(window),
         Some(&gettext_f(
@@ -231,6 +236,28 @@ fn show_delete_dialog(window: &Window, domains: Vec<Domain>, disks: Vec<String>)
             .css_classes(["monospace", "dim-label"])
             .build();
         content.append(&list);
+    }
+    if !kept.is_empty() {
+        // Read-only, shareable or used elsewhere: never deleted, and the user sees why.
+        let lines: Vec<String> = kept
+            .iter()
+            .filter_map(|disk| Some(format!("{}: {}", disk.shown(), disk.keep.as_ref()?)))
+            .collect();
+        let heading = gtk::Label::builder()
+            .label(gettext("These disk images are kept:"))
+            .xalign(0.0)
+            .build();
+        let list = gtk::Label::builder()
+            .label(lines.join("\n"))
+            .xalign(0.0)
+            .selectable(true)
+            .wrap(true)
+            .css_classes(["dim-label"])
+            .build();
+        content.append(&heading);
+        content.append(&list);
+    }
+    if !disks.is_empty() || !kept.is_empty() {
         dialog.set_extra_child(Some(&content));
     }
     dialog.add_responses(&[

@@ -36,7 +36,8 @@
 #
 # Layout of $TESTBED_DIR/libvirt: etc run lib cache log (the five dirs above), sock/ (unix
 # sockets, no auth), sasl/ (SASL_CONF_PATH + sasldb), sasl-password and auth.conf (0600),
-# port, holder.pid, reaper.pids, libvirtd.pid, libvirtd.log, namespace.log.
+# port, holder.pid, reaper.pids, libvirtd.pid, libvirtd.log, namespace.log, images/ (the
+# pool $TESTBED_POOL with the guest's data disk), guest.xml (the guest as defined).
 
 _TESTBED_LIBVIRTD_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -44,6 +45,9 @@ source "$_TESTBED_LIBVIRTD_HERE/lib.sh"
 
 TESTBED_GUEST=hangar-guest
 TESTBED_SASL_USER=hangar-test
+# A directory pool of the test bed's own, holding the guest's data disk.
+TESTBED_POOL=hangar-testbed
+TESTBED_GUEST_DISK=hangar-guest-data.qcow2
 
 testbed_start_libvirtd() {
   local lv=$TESTBED_DIR/libvirt port
@@ -63,6 +67,7 @@ testbed_start_libvirtd() {
   _testbed_caps_cache_restore "$lv"
   _testbed_start_namespace "$lv"
   testbed_launch_libvirtd
+  _testbed_create_pool "$lv"
   _testbed_start_guest "$lv"
   _testbed_caps_cache_save "$lv"
 
@@ -73,6 +78,8 @@ testbed_start_libvirtd() {
   export HANGAR_TEST_SASL_PASSWORD_FILE=$lv/sasl-password
   export HANGAR_TEST_AUTH_FILE=$lv/auth.conf
   export HANGAR_TEST_GUEST=$TESTBED_GUEST
+  export HANGAR_TEST_POOL=$TESTBED_POOL
+  export HANGAR_TEST_POOL_DIR=$lv/images
   export HANGAR_TEST_LIBVIRTD_PID
   HANGAR_TEST_LIBVIRTD_PID=$(<"$lv/libvirtd.pid")
   export HANGAR_TEST_LIBVIRTD_LOG=$lv/libvirtd.log
@@ -432,10 +439,23 @@ touch "$lv/ns-ready"
 exec sleep infinity
 '
 
+# The pool's directory is outside the five bind-mounted dirs, so its paths are the same
+# inside the namespace (for libvirtd and QEMU) and outside (for tests and qemu-img).
+_testbed_create_pool() {
+  local lv=$1 uri
+  uri=$(_testbed_unix_uri "$lv")
+  mkdir -p "$lv/images"
+  qemu-img create -q -f qcow2 "$lv/images/$TESTBED_GUEST_DISK" 64M
+  virsh -q -c "$uri" pool-define-as "$TESTBED_POOL" dir --target "$lv/images" >/dev/null
+  virsh -q -c "$uri" pool-start "$TESTBED_POOL" >/dev/null
+  virsh -q -c "$uri" pool-autostart "$TESTBED_POOL" >/dev/null
+}
+
 _testbed_start_guest() {
   local lv=$1 uri pid
   uri=$(_testbed_unix_uri "$lv")
-  virsh -q -c "$uri" define "$_TESTBED_LIBVIRTD_HERE/guest.xml" >/dev/null
+  sed "s|@IMAGES@|$lv/images|" "$_TESTBED_LIBVIRTD_HERE/guest.xml" >"$lv/guest.xml"
+  virsh -q -c "$uri" define "$lv/guest.xml" >/dev/null
   virsh -q -c "$uri" start "$TESTBED_GUEST" >/dev/null
   # libvirtd does not kill guests when it exits: record QEMU for teardown.
   pid=$(<"$lv/run/qemu/$TESTBED_GUEST.pid")

@@ -41,6 +41,10 @@ pub struct BootDevice {
     pub mac: Option<String>,
     /// `<boot order='N'/>` when it has one.
     pub boot_order: Option<u32>,
+    /// A disk the guest may only read (`<readonly/>`).
+    pub readonly: bool,
+    /// A disk other machines may use at the same time (`<shareable/>`).
+    pub shareable: bool,
 }
 
 /// Every bootable device under `<devices>`, in XML order.
@@ -106,6 +110,8 @@ fn read_device(node: Node, index: usize) -> Result<BootDevice, ModelError> {
         kind,
         key,
         boot_order,
+        readonly: child(node, "readonly").is_some(),
+        shareable: child(node, "shareable").is_some(),
     })
 }
 

@@ -121,7 +121,7 @@ impl WorkerRun {
                 let _ = reply.send_blocking(self.console_target(session, &uuid));
             }
             Inbox::Command(HostCommand::DiskPaths { uuid, reply }) => {
-                let _ = reply.send_blocking(actions::disk_paths(session, &uuid));
+                let _ = reply.send_blocking(actions::disk_plan(session, &uuid));
             }
             Inbox::Command(HostCommand::FetchSummary) => {
                 let summary = summary::collect(session, &mut state.sampler)?;
