@@ -420,3 +420,31 @@ fn live_refused(error: BackendError, undone: bool, step: LiveStep) -> DeviceAppl
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::libvirt::ffi::LibvirtError;
+
+    fn error(code: u32, message: &str) -> BackendError {
+        LibvirtError {
+            code: code as i32,
+            domain: sys::VIR_FROM_QEMU as i32,
+            message: message.into(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn reasons_come_from_codes_and_end_as_sentences() {
+        let timeout = error(sys::VIR_ERR_OPERATION_TIMEOUT, "any words");
+        assert_eq!(reason(&timeout), "The guest did not answer in time.");
+        let unsupported = error(sys::VIR_ERR_OPERATION_UNSUPPORTED, "cannot modify model");
+        assert!(reason(&unsupported).ends_with("cannot modify model."));
+        assert!(refused(unsupported.clone()).cannot_change_live());
+        assert!(!refused(timeout.clone()).cannot_change_live());
+        let message = live_refused(timeout, false, LiveStep::Attach).message();
+        assert!(message.contains("saved configuration has it"), "{message}");
+        assert!(message.contains("does not have it"), "{message}");
+    }
+}
