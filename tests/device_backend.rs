@@ -9,7 +9,9 @@
 
 mod common;
 
-use hangar::backend::domain::device_apply::{attach, detach, update, DeviceApplyError};
+use hangar::backend::domain::device_apply::{
+    attach, detach, macs_in_use, update, DeviceApplyError, DeviceScope,
+};
 use hangar::backend::domain::device_list::{
     read_devices, DeviceClass, DeviceSettings, DiskSource, InputSettings, NicSettings, NicSource,
 };
@@ -18,6 +20,7 @@ use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::xml::device_xml::{generate_mac, new_device_xml, random_seed};
 
 const NAME: &str = "hangar-devices-test";
+const BOTH: DeviceScope = DeviceScope::LiveAndConfig;
 const NETWORK: &str = "hangar-devnet";
 
 const DOMAIN_XML: &str = "<domain type='qemu'>
@@ -146,7 +149,7 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
     };
     let element =
         new_device_xml(&DeviceClass::Nic, &DeviceSettings::Nic(settings.clone())).expect("NIC XML");
-    let applied = attach(&session, &uuid, &element).expect("attach");
+    let applied = attach(&session, &uuid, &element, BOTH).expect("attach");
     assert!(applied.live && applied.config, "{applied:?}");
     let (live, saved) = both();
     for xml in [&live, &saved] {
@@ -154,6 +157,12 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
         assert_eq!(found.source, NicSource::Network(NETWORK.into()));
         assert!(found.link_up);
     }
+
+    let in_use = macs_in_use(&session).expect("MACs in use");
+    assert!(
+        in_use.contains(&(mac.clone(), NAME.to_owned())),
+        "{in_use:?}"
+    );
 
     // Link down, live and saved; libvirt's address of the card stays as it was.
     let key = DeviceKey {
@@ -164,7 +173,7 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
         link_up: false,
         ..settings.clone()
     };
-    let applied = update(&session, &uuid, &key, &DeviceSettings::Nic(down)).expect("update");
+    let applied = update(&session, &uuid, &key, &DeviceSettings::Nic(down), BOTH).expect("update");
     assert!(applied.live && applied.config, "{applied:?}");
     let (live_down, saved_down) = both();
     for xml in [&live_down, &saved_down] {
@@ -200,7 +209,7 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
         "</interface>",
         &format!("  {}\n</interface>", address(&live_down).trim()),
     );
-    let error = attach(&session, &uuid, &clash).expect_err("an address clash is refused");
+    let error = attach(&session, &uuid, &clash, BOTH).expect_err("an address clash is refused");
     println!("refused: {error}");
     assert!(
         matches!(error, DeviceApplyError::Refused { .. }),
@@ -209,9 +218,32 @@ fn a_nic_is_hot_added_changed_and_detached_and_a_refused_change_leaves_both_xmls
     assert!(error.message().contains("Nothing was changed"), "{error}");
     assert_eq!(both(), (live_down.clone(), saved_down.clone()));
 
+    // A change the running machine cannot take (a card's model) after the saved
+    // configuration took it: the configuration is put back, neither XML changes.
+    let other_model = NicSettings {
+        model: Some("e1000e".into()),
+        link_up: false,
+        ..settings.clone()
+    };
+    let error = update(
+        &session,
+        &uuid,
+        &key,
+        &DeviceSettings::Nic(other_model),
+        BOTH,
+    )
+    .expect_err("QEMU cannot change a card's model live");
+    println!("refused live: {error}");
+    assert!(
+        matches!(error, DeviceApplyError::Refused { .. }),
+        "{error:?}"
+    );
+    assert!(error.message().contains("put back"), "{error}");
+    assert_eq!(both(), (live_down.clone(), saved_down.clone()));
+
     // Detach: gone from both, or (a guest that does not let go: SeaBIOS has no ACPI
     // hot-plug driver) still in both, never in one only.
-    let applied = detach(&session, &uuid, &key).expect("detach");
+    let applied = detach(&session, &uuid, &key, BOTH).expect("detach");
     println!("detach: {applied:?}");
     let (live, saved) = both();
     if applied.waiting_for_guest {
@@ -266,14 +298,14 @@ fn a_usb_device_detaches_from_both_and_the_cdrom_medium_changes_live() {
         }),
     )
     .expect("input XML");
-    let applied = attach(&session, &uuid, &element).expect("attach tablet");
+    let applied = attach(&session, &uuid, &element, BOTH).expect("attach tablet");
     assert!(applied.live && applied.config, "{applied:?}");
     let (live, saved) = both();
     let key = tablets(&live)
         .pop()
         .expect("a tablet in the running machine");
     assert_eq!(tablets(&saved), std::slice::from_ref(&key), "{saved}");
-    let applied = detach(&session, &uuid, &key).expect("detach tablet");
+    let applied = detach(&session, &uuid, &key, BOTH).expect("detach tablet");
     assert!(
         applied.live && applied.config && !applied.waiting_for_guest,
         "{applied:?}"
@@ -299,14 +331,21 @@ fn a_usb_device_detaches_from_both_and_the_cdrom_medium_changes_live() {
         panic!("no CD-ROM drive");
     };
     disk.source = DiskSource::File(path.clone());
-    let applied = update(&session, &uuid, &cdrom, &DeviceSettings::Disk(disk.clone()))
-        .expect("insert the medium");
+    let applied = update(
+        &session,
+        &uuid,
+        &cdrom,
+        &DeviceSettings::Disk(disk.clone()),
+        BOTH,
+    )
+    .expect("insert the medium");
     assert!(applied.live && applied.config, "{applied:?}");
     let (live, saved) = both();
     assert_eq!(medium(&live), DiskSource::File(path.clone()));
     assert_eq!(medium(&saved), DiskSource::File(path));
     disk.source = DiskSource::None;
-    let applied = update(&session, &uuid, &cdrom, &DeviceSettings::Disk(disk)).expect("eject");
+    let applied =
+        update(&session, &uuid, &cdrom, &DeviceSettings::Disk(disk), BOTH).expect("eject");
     assert!(applied.live && applied.config, "{applied:?}");
     let (live, saved) = both();
     assert_eq!(

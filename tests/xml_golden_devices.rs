@@ -53,7 +53,8 @@ fn check_golden(name: &str, xml: &str) {
 fn check_with_libvirt(name: &str, xml: &str) {
     let test_domain = xml
         .replacen("<domain type='kvm'", "<domain type='test'", 1)
-        .replacen("<domain type='qemu' id='7'", "<domain type='test'", 1);
+        .replacen("<domain type='qemu' id='7'", "<domain type='test'", 1)
+        .replacen("<domain type=\"qemu\"", "<domain type=\"test\"", 1);
     let file = std::env::temp_dir().join(format!(
         "hangar-device-golden-{}-{name}.xml",
         std::process::id()
@@ -130,9 +131,14 @@ fn run(case: &Case) {
                 "{}: reads back differently",
                 case.name
             );
+            let lines = |xml: &str| {
+                xml.lines()
+                    .map(|line| line.trim().replace('"', "'"))
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(
-                added.xml.lines().map(str::trim).collect::<Vec<_>>(),
-                element.lines().map(str::trim).collect::<Vec<_>>(),
+                lines(&added.xml),
+                lines(&element),
                 "{}: the domain got other XML than libvirt is given",
                 case.name
             );

@@ -24,6 +24,8 @@ pub struct Case {
 
 const VIRT_MANAGER: &str = "source-virt-manager.xml";
 const LIVE: &str = "source-live.xml";
+/// Written with `"` around attribute values: new markup follows it.
+const DOUBLE_QUOTES: &str = "source-double-quotes.xml";
 
 fn key(element: &str, id: &str) -> DeviceKey {
     DeviceKey {
@@ -420,8 +422,38 @@ fn removes() -> Vec<Case> {
     ]
 }
 
+fn double_quoted() -> Vec<Case> {
+    let mut case = add(
+        "add-disk-double-quotes",
+        DeviceClass::Disk,
+        DeviceSettings::Disk(DiskSettings {
+            source: DiskSource::File("/srv/tiny-data.img".into()),
+            bus: "virtio".into(),
+            target_dev: "vdb".into(),
+            format: Some("raw".into()),
+            ..DiskSettings::default()
+        }),
+    );
+    case.source = DOUBLE_QUOTES;
+    vec![
+        case,
+        edit(
+            "edit-nic-double-quotes-link-down-model",
+            DOUBLE_QUOTES,
+            key("interface", "52:54:00:00:00:01"),
+            |s| {
+                settings!(s, Nic, |n: &mut NicSettings| {
+                    n.link_up = false;
+                    n.model = Some("virtio".into());
+                })
+            },
+        ),
+    ]
+}
+
 pub fn all() -> Vec<Case> {
     let mut cases = adds();
+    cases.extend(double_quoted());
     cases.extend(edits());
     cases.extend(removes());
     cases

@@ -8,7 +8,8 @@
 //! has not let go when libvirt gives up waiting leaves both as they were
 //! ([`DeviceApplied::waiting_for_guest`]); when it does later, the device-removed event calls
 //! for [`finish_detach`]. A machine that is off gets `AFFECT_CONFIG` only, a transient one
-//! `AFFECT_LIVE` only. Failures are told apart by libvirt's error codes, never its text.
+//! `AFFECT_LIVE` only; [`DeviceScope::ConfigOnly`] changes the saved configuration alone
+//! (for devices that cannot change while the machine runs). Failures are told apart by libvirt's error codes, never its text.
 
 use std::fmt;
 
@@ -16,7 +17,7 @@ use gettextrs::gettext;
 use virt::domain::Domain;
 use virt::sys;
 
-use super::device_list::DeviceSettings;
+use super::device_list::{read_devices, DeviceSettings};
 use super::devices::DeviceKey;
 use crate::backend::error::BackendError;
 use crate::backend::libvirt::session::HostSession;
@@ -57,6 +58,21 @@ pub enum DeviceApplyError {
 }
 
 impl DeviceApplyError {
+    /// The running machine cannot take this change while it runs (by libvirt's code): the
+    /// page can offer [`DeviceScope::ConfigOnly`], in effect after a shutdown.
+    pub fn cannot_change_live(&self) -> bool {
+        match self {
+            Self::Refused { error, .. } | Self::Split { error, .. } => [
+                sys::VIR_ERR_OPERATION_UNSUPPORTED,
+                sys::VIR_ERR_CONFIG_UNSUPPORTED,
+                sys::VIR_ERR_NO_SUPPORT,
+            ]
+            .iter()
+            .any(|code| error.is_libvirt(*code)),
+            Self::Xml(_) => false,
+        }
+    }
+
     /// The sentences for the user.
     pub fn message(&self) -> String {
         match self {
@@ -92,10 +108,10 @@ impl From<virt::error::Error> for DeviceApplyError {
     }
 }
 
-/// The host's reason, by libvirt's error code.
+/// The host's reason, by libvirt's error code, as a sentence ending in a full stop.
 fn reason(error: &BackendError) -> String {
     let code = |number: u32| error.is_libvirt(number);
-    if code(sys::VIR_ERR_OPERATION_TIMEOUT) {
+    let mut message = if code(sys::VIR_ERR_OPERATION_TIMEOUT) {
         gettext("The guest did not answer in time.")
     } else if code(sys::VIR_ERR_OPERATION_UNSUPPORTED) || code(sys::VIR_ERR_CONFIG_UNSUPPORTED) {
         format!(
@@ -104,12 +120,12 @@ fn reason(error: &BackendError) -> String {
             error.detail
         )
     } else {
-        let mut message = error.user_message();
-        if !message.ends_with(['.', '!', '?']) {
-            message.push('.');
-        }
-        message
+        error.user_message()
+    };
+    if !message.ends_with(['.', '!', '?', '。']) {
+        message.push('.');
     }
+    message
 }
 
 fn refused(error: BackendError) -> DeviceApplyError {
@@ -122,9 +138,21 @@ fn refused(error: BackendError) -> DeviceApplyError {
     }
 }
 
-/// How the machine is changed: `(running, persistent)`.
-fn state(domain: &Domain) -> Result<(bool, bool), DeviceApplyError> {
-    Ok((domain.is_active()?, domain.is_persistent()?))
+/// Which sides to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceScope {
+    /// The running machine (when it runs) and the saved configuration, both or neither.
+    #[default]
+    LiveAndConfig,
+    /// The saved configuration only: takes effect after the machine shuts down (for devices
+    /// that cannot change while it runs).
+    ConfigOnly,
+}
+
+/// How the machine is changed: `(change the running machine, change the configuration)`.
+fn state(domain: &Domain, scope: DeviceScope) -> Result<(bool, bool), DeviceApplyError> {
+    let live = scope == DeviceScope::LiveAndConfig && domain.is_active()?;
+    Ok((live, domain.is_persistent()?))
 }
 
 fn lookup(session: &HostSession, uuid: &str) -> Result<Domain, DeviceApplyError> {
@@ -152,9 +180,10 @@ pub fn attach(
     session: &HostSession,
     uuid: &str,
     element: &str,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    match state(&domain)? {
+    match state(&domain, scope)? {
         (false, _) => {
             call(domain.attach_device_flags(element, CONFIG)).map_err(refused)?;
             Ok(DeviceApplied {
@@ -190,17 +219,24 @@ pub fn update(
     uuid: &str,
     key: &DeviceKey,
     settings: &DeviceSettings,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    let (running, persistent) = state(&domain)?;
+    let (running, persistent) = state(&domain, scope)?;
     let mut applied = DeviceApplied::default();
     let mut config_before = None;
     if persistent {
-        let old = device_element(&config_xml(&domain)?, key)?;
-        let new = edit_element(&old, settings)?;
-        call(domain.update_device_flags(&new, CONFIG)).map_err(refused)?;
-        applied.config = true;
-        config_before = Some(old);
+        match device_element(&config_xml(&domain)?, key) {
+            Ok(old) => {
+                let new = edit_element(&old, settings)?;
+                call(domain.update_device_flags(&new, CONFIG)).map_err(refused)?;
+                applied.config = true;
+                config_before = Some(old);
+            }
+            // Hot-plugged into the running machine only: nothing saved to change.
+            Err(DeviceXmlError::NotFound(_)) if running => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     if running {
         let put_back = |config_before: &Option<String>| {
@@ -232,9 +268,10 @@ pub fn detach(
     session: &HostSession,
     uuid: &str,
     key: &DeviceKey,
+    scope: DeviceScope,
 ) -> Result<DeviceApplied, DeviceApplyError> {
     let domain = lookup(session, uuid)?;
-    let (running, persistent) = state(&domain)?;
+    let (running, persistent) = state(&domain, scope)?;
     let mut applied = DeviceApplied::default();
     if running {
         let live = live_xml(&domain)?;
@@ -288,6 +325,33 @@ pub fn finish_detach(
         Err(DeviceApplyError::Xml(DeviceXmlError::NotFound(_))) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Every MAC address the host's domains use (running machines and saved configurations),
+/// lower case, with the name of the domain using it: a new network card's address must be
+/// none of them. One or two calls per domain.
+pub fn macs_in_use(session: &HostSession) -> Result<Vec<(String, String)>, BackendError> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for domain in session.domain_handles()?.values() {
+        let name = domain.name().unwrap_or_default();
+        let mut xmls = vec![domain.xml_desc(0)?];
+        if domain.is_active().unwrap_or(false) && domain.is_persistent().unwrap_or(false) {
+            xmls.push(domain.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)?);
+        }
+        for xml in xmls {
+            let Ok(devices) = read_devices(&xml) else {
+                continue;
+            };
+            for device in devices {
+                if let DeviceSettings::Nic(nic) = device.settings {
+                    if !nic.mac.is_empty() && !found.iter().any(|(mac, _)| *mac == nic.mac) {
+                        found.push((nic.mac, name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn detach_config(domain: &Domain, key: &DeviceKey) -> Result<(), DeviceApplyError> {
@@ -354,5 +418,33 @@ fn live_refused(error: BackendError, undone: bool, step: LiveStep) -> DeviceAppl
             ),
             error,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::libvirt::ffi::LibvirtError;
+
+    fn error(code: u32, message: &str) -> BackendError {
+        LibvirtError {
+            code: code as i32,
+            domain: sys::VIR_FROM_QEMU as i32,
+            message: message.into(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn reasons_come_from_codes_and_end_as_sentences() {
+        let timeout = error(sys::VIR_ERR_OPERATION_TIMEOUT, "any words");
+        assert_eq!(reason(&timeout), "The guest did not answer in time.");
+        let unsupported = error(sys::VIR_ERR_OPERATION_UNSUPPORTED, "cannot modify model");
+        assert!(reason(&unsupported).ends_with("cannot modify model."));
+        assert!(refused(unsupported.clone()).cannot_change_live());
+        assert!(!refused(timeout.clone()).cannot_change_live());
+        let message = live_refused(timeout, false, LiveStep::Attach).message();
+        assert!(message.contains("saved configuration has it"), "{message}");
+        assert!(message.contains("does not have it"), "{message}");
     }
 }
