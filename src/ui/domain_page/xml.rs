@@ -344,10 +344,10 @@ impl XmlSection {
                     ),
                 );
             }
-            Ok((Err(error @ XmlSaveError::Invalid(InvalidXml { line, .. })), _)) => {
+            Ok((Err(XmlSaveError::Invalid(invalid)), _)) => {
                 self.update_buttons();
-                self.show_message(Some(&error.to_string()), true);
-                if let Some(line) = line {
+                self.show_message(Some(&invalid_message(&invalid)), true);
+                if let Some(line) = invalid.line {
                     self.mark_line(line);
                 }
             }
@@ -378,7 +378,8 @@ impl XmlSection {
         buffer.apply_tag_by_name(ERROR_LINE_TAG, &start, &end);
         buffer.place_cursor(&start);
         let view = &self.imp().view;
-        view.scroll_to_mark(&buffer.get_insert(), 0.1, false, 0.0, 0.0);
+        // Centred: the message shown under the editor makes it shorter after this.
+        view.scroll_to_mark(&buffer.get_insert(), 0.0, true, 0.0, 0.5);
         view.grab_focus();
     }
 
@@ -390,11 +391,46 @@ impl XmlSection {
     }
 }
 
+/// libvirt's reason with the line, without libvirt's own "at line N: " before it.
+fn invalid_message(invalid: &InvalidXml) -> String {
+    let Some(line) = invalid.line else {
+        return XmlSaveError::Invalid(invalid.clone()).to_string();
+    };
+    let line = line.to_string();
+    let prefix = format!("at line {line}: ");
+    let reason = invalid
+        .reason
+        .strip_prefix(&prefix)
+        .unwrap_or(&invalid.reason);
+    gettext_f(
+        "The XML was not saved. Line {line}: {reason}",
+        &[("line", &line), ("reason", reason)],
+    )
+}
+
 /// Colours the XML with GtkSourceView's Adwaita scheme matching the light or dark style.
 fn follow_dark(buffer: &sourceview5::Buffer, dark: bool) {
     let id = if dark { "Adwaita-dark" } else { "Adwaita" };
     let schemes = sourceview5::StyleSchemeManager::default();
     if let Some(scheme) = schemes.scheme(id).or_else(|| schemes.scheme("classic")) {
         buffer.set_style_scheme(Some(&scheme));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_said_once() {
+        let invalid = InvalidXml {
+            reason: "at line 37: Opening and ending tag mismatch".into(),
+            line: Some(37),
+            libvirt: None,
+        };
+        assert_eq!(
+            invalid_message(&invalid),
+            "The XML was not saved. Line 37: Opening and ending tag mismatch"
+        );
     }
 }
