@@ -58,6 +58,9 @@ mod imp {
         /// Set while the text is replaced from code, so it does not count as an edit.
         pub(super) loading: Cell<bool>,
         pub(super) saved: RefCell<Vec<Box<dyn Fn()>>>,
+        /// The cursor is on a refused line: keep it in view while the editor's height
+        /// settles (the message under it appears), until the next edit.
+        pub(super) follow_cursor: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -148,6 +151,17 @@ impl XmlSection {
             buffer,
             move |style| follow_dark(&buffer, style.is_dark())
         ));
+        if let Some(adjustment) = imp.view.vadjustment() {
+            adjustment.connect_changed(glib::clone!(
+                #[weak(rename_to = section)]
+                self,
+                move |_| {
+                    if section.imp().follow_cursor.get() {
+                        section.scroll_to_cursor();
+                    }
+                }
+            ));
+        }
         buffer.connect_changed(glib::clone!(
             #[weak(rename_to = section)]
             self,
@@ -189,6 +203,7 @@ impl XmlSection {
         let imp = self.imp();
         imp.opened.replace(Some(xml.to_owned()));
         self.hide_outside();
+        self.clear_error_line();
         if self.text() != xml {
             if let Some(buffer) = self.buffer() {
                 imp.loading.set(true);
@@ -377,13 +392,20 @@ impl XmlSection {
         end.forward_line();
         buffer.apply_tag_by_name(ERROR_LINE_TAG, &start, &end);
         buffer.place_cursor(&start);
-        let view = &self.imp().view;
-        // Centred: the message shown under the editor makes it shorter after this.
-        view.scroll_to_mark(&buffer.get_insert(), 0.0, true, 0.0, 0.5);
-        view.grab_focus();
+        self.imp().follow_cursor.set(true);
+        self.scroll_to_cursor();
+        self.imp().view.grab_focus();
+    }
+
+    fn scroll_to_cursor(&self) {
+        if let Some(buffer) = self.buffer() {
+            let view = &self.imp().view;
+            view.scroll_to_mark(&buffer.get_insert(), 0.0, true, 0.0, 0.5);
+        }
     }
 
     fn clear_error_line(&self) {
+        self.imp().follow_cursor.set(false);
         if let Some(buffer) = self.buffer() {
             let (start, end) = buffer.bounds();
             buffer.remove_tag_by_name(ERROR_LINE_TAG, &start, &end);
