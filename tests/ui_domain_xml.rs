@@ -63,6 +63,17 @@ fn review_and_save(app: &RunningApp, screenshot: Option<&str>) {
     if let Some(name) = screenshot {
         let path = app.screenshot(name);
         println!("screenshot {}", path.display());
+        let audit = [
+            "audit",
+            "--pid",
+            &pid,
+            "--window",
+            "Review XML Changes",
+            "Hangar",
+        ];
+        if let Err(problems) = common::run_atspi(&audit) {
+            panic!("the diff dialog has controls a screen reader cannot name:\n{problems}");
+        }
     }
     click_button(&pid, "Save");
 }
@@ -134,6 +145,20 @@ fn edit_xml(app: &RunningApp, guest: &str, original: &str) -> Result<(), String>
     println!("refused: {reason}; screenshot {}", refused.display());
     if saved_xml(guest) != original {
         return Err("XML libvirt refuses changed the saved config".into());
+    }
+    click_button(&pid, "Discard Changes");
+    wait_until_no_text(app, "The XML was not saved")
+        .ok_or("Discard Changes left the reason shown")?;
+
+    // Not even well-formed: the parser's line is shown (the cursor is put on it).
+    type_second_line(&pid, "<hangar-open>");
+    review_and_save(app, None);
+    let reason = wait_for_text(app, "The XML was not saved. Line ")
+        .ok_or("no line shown for XML that is not well-formed")?;
+    let marked = app.screenshot("domain-xml-line");
+    println!("refused: {reason}; screenshot {}", marked.display());
+    if saved_xml(guest) != original {
+        return Err("XML that is not well-formed changed the saved config".into());
     }
     click_button(&pid, "Discard Changes");
     wait_until_no_text(app, "The XML was not saved")

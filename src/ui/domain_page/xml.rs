@@ -58,6 +58,9 @@ mod imp {
         /// Set while the text is replaced from code, so it does not count as an edit.
         pub(super) loading: Cell<bool>,
         pub(super) saved: RefCell<Vec<Box<dyn Fn()>>>,
+        /// The cursor is on a refused line: keep it in view while the editor's height
+        /// settles (the message under it appears), until the next edit.
+        pub(super) follow_cursor: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -148,6 +151,17 @@ impl XmlSection {
             buffer,
             move |style| follow_dark(&buffer, style.is_dark())
         ));
+        if let Some(adjustment) = imp.view.vadjustment() {
+            adjustment.connect_changed(glib::clone!(
+                #[weak(rename_to = section)]
+                self,
+                move |_| {
+                    if section.imp().follow_cursor.get() {
+                        section.scroll_to_cursor();
+                    }
+                }
+            ));
+        }
         buffer.connect_changed(glib::clone!(
             #[weak(rename_to = section)]
             self,
@@ -189,6 +203,7 @@ impl XmlSection {
         let imp = self.imp();
         imp.opened.replace(Some(xml.to_owned()));
         self.hide_outside();
+        self.clear_error_line();
         if self.text() != xml {
             if let Some(buffer) = self.buffer() {
                 imp.loading.set(true);
@@ -344,10 +359,10 @@ impl XmlSection {
                     ),
                 );
             }
-            Ok((Err(error @ XmlSaveError::Invalid(InvalidXml { line, .. })), _)) => {
+            Ok((Err(XmlSaveError::Invalid(invalid)), _)) => {
                 self.update_buttons();
-                self.show_message(Some(&error.to_string()), true);
-                if let Some(line) = line {
+                self.show_message(Some(&invalid_message(&invalid)), true);
+                if let Some(line) = invalid.line {
                     self.mark_line(line);
                 }
             }
@@ -377,17 +392,42 @@ impl XmlSection {
         end.forward_line();
         buffer.apply_tag_by_name(ERROR_LINE_TAG, &start, &end);
         buffer.place_cursor(&start);
-        let view = &self.imp().view;
-        view.scroll_to_mark(&buffer.get_insert(), 0.1, false, 0.0, 0.0);
-        view.grab_focus();
+        self.imp().follow_cursor.set(true);
+        self.scroll_to_cursor();
+        self.imp().view.grab_focus();
+    }
+
+    fn scroll_to_cursor(&self) {
+        if let Some(buffer) = self.buffer() {
+            let view = &self.imp().view;
+            view.scroll_to_mark(&buffer.get_insert(), 0.0, true, 0.0, 0.5);
+        }
     }
 
     fn clear_error_line(&self) {
+        self.imp().follow_cursor.set(false);
         if let Some(buffer) = self.buffer() {
             let (start, end) = buffer.bounds();
             buffer.remove_tag_by_name(ERROR_LINE_TAG, &start, &end);
         }
     }
+}
+
+/// libvirt's reason with the line, without libvirt's own "at line N: " before it.
+fn invalid_message(invalid: &InvalidXml) -> String {
+    let Some(line) = invalid.line else {
+        return XmlSaveError::Invalid(invalid.clone()).to_string();
+    };
+    let line = line.to_string();
+    let prefix = format!("at line {line}: ");
+    let reason = invalid
+        .reason
+        .strip_prefix(&prefix)
+        .unwrap_or(&invalid.reason);
+    gettext_f(
+        "The XML was not saved. Line {line}: {reason}",
+        &[("line", &line), ("reason", reason)],
+    )
 }
 
 /// Colours the XML with GtkSourceView's Adwaita scheme matching the light or dark style.
@@ -396,5 +436,23 @@ fn follow_dark(buffer: &sourceview5::Buffer, dark: bool) {
     let schemes = sourceview5::StyleSchemeManager::default();
     if let Some(scheme) = schemes.scheme(id).or_else(|| schemes.scheme("classic")) {
         buffer.set_style_scheme(Some(&scheme));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_said_once() {
+        let invalid = InvalidXml {
+            reason: "at line 37: Opening and ending tag mismatch".into(),
+            line: Some(37),
+            libvirt: None,
+        };
+        assert_eq!(
+            invalid_message(&invalid),
+            "The XML was not saved. Line 37: Opening and ending tag mismatch"
+        );
     }
 }
