@@ -7,7 +7,7 @@ mod common;
 
 use hangar::backend::actions::{delete_domain, disk_plan};
 use hangar::backend::libvirt::session::HostSession;
-use hangar::backend::storage::deletion::KeepReason;
+use hangar::backend::storage::deletion::{plan_disk, KeepReason};
 
 const FIRST: &str = "hangar-delete-first";
 const SECOND: &str = "hangar-delete-second";
@@ -166,6 +166,11 @@ fn deleting_with_storage_keeps_what_others_use_or_share() {
         ]
     );
     assert_eq!(plan[0].shown(), format!("{dir}/{OWN}"));
+
+    // The same answers for one disk, as the details page asks before removing it.
+    let one = plan_disk(&session, &first, "vdb").expect("one disk");
+    assert_eq!(one.keep, Some(used_by_second.clone()));
+    assert!(plan_disk(&session, &first, "vda").expect("one disk").deletable());
 
     let outcome = delete_domain(&session, &first, true).expect("delete the first");
     assert_eq!(outcome.deleted, [format!("{dir}/{OWN}")]);

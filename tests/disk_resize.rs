@@ -103,6 +103,10 @@ fn the_running_guests_disk_grows_and_never_shrinks() {
         common::admin_virsh(&["dumpxml", "--inactive", &guest]),
         saved
     );
+
+    // Back to the test bed's size for the other tests (QEMU shrinks the empty qcow2).
+    common::admin_virsh(&["blockresize", &guest, "vda", "64M"]);
+    assert_eq!(blk_capacity(&guest), 64 * MIB);
 }
 
 /// A shut-off domain of the test's own whose disk is a volume of the test bed's pool, and
