@@ -45,6 +45,14 @@ fn atspi(args: &[&str]) {
     common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
 }
 
+/// Shows the page's "CPU and Memory" section, clicked in its sidebar.
+fn open_cpu_and_memory(app: &RunningApp) {
+    let pid = app.pid().to_string();
+    atspi(&["click", "--pid", &pid, "Hangar", "CPU and Memory"]);
+    app.wait_for_names(30, &["CPU", "Memory", "Memory (MiB)"])
+        .expect("the CPU and Memory section shows its groups");
+}
+
 /// Clicks the push button named `name` in the app with process id `pid`.
 fn click_button(pid: &str, name: &str) {
     atspi(&[
@@ -73,7 +81,17 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
         return;
     };
     let pid = app.pid().to_string();
-    let opened = app.wait_for_names(60, &["Overview", "CPU", "Memory", "Apply", "Revert"]);
+    let opened = app.wait_for_names(
+        60,
+        &[
+            "Overview",
+            "CPU and Memory",
+            "Boot",
+            "Display",
+            "Apply",
+            "Revert",
+        ],
+    );
     app.screenshot("domain-details-opened");
     if let Err(error) = opened {
         let missing = error.lines().find(|line| line.contains("missing"));
@@ -90,6 +108,7 @@ fn memory_edited_on_the_details_page_is_saved_on_apply() {
     ]) {
         panic!("the details page has controls a screen reader cannot name:\n{problems}");
     }
+    open_cpu_and_memory(&app);
     // Nothing is written before Apply.
     atspi(&[
         "click",
@@ -188,13 +207,14 @@ fn the_demo_hosts_machine_shows_its_overview() {
     else {
         return;
     };
-    let shown = app.wait_for_names(60, &["Overview", "CPU", "Memory", "win11-desktop"]);
+    let shown = app.wait_for_names(60, &["Overview", "CPU and Memory", "win11-desktop"]);
     let path = app.screenshot("domain-details-demo");
     shown.expect("the demo machine's details page opens");
+    open_cpu_and_memory(&app);
     // Its saved and live XML differ only in the id: nothing waits for a shutdown.
     app.wait_until_gone(
         10,
-        &["Overview"],
+        &["CPU and Memory"],
         &["Some changes take effect after the virtual machine shuts down"],
     )
     .expect("no after-shutdown notice for a machine with nothing pending");
@@ -217,8 +237,11 @@ fn alt_enter_opens_the_selected_machines_details() {
         .expect("the guest is listed");
     atspi(&["click", "--pid", &pid, "Hangar", &guest]);
     atspi(&["key", "alt+Return"]);
-    app.wait_for_names(30, &["Overview", "Memory", &format!("{guest} — Details")])
-        .expect("Alt+Enter opens the details page");
+    app.wait_for_names(
+        30,
+        &["Overview", "CPU and Memory", &format!("{guest} — Details")],
+    )
+    .expect("Alt+Enter opens the details page");
     click_button(&pid, "Console");
     app.wait_for_names(60, &["Keys and Screenshot"])
         .expect("the page's Console button opens the console");

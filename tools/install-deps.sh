@@ -3,7 +3,7 @@
 # libvirt and QEMU come from bookworm-backports (the image's qemu-utils 10 conflicts with bookworm's 7.2).
 set -euo pipefail
 
-BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev gettext)
+BUILD_PKGS=(pkg-config libgtk-4-dev libadwaita-1-dev libgtksourceview-5-dev libvirt-dev gettext)
 # The storage and network drivers: the wizards create pools and networks on the host.
 # openssh-client: consoles of qemu+ssh hosts go through `ssh -W`. qemu-utils: qemu-img, which
 # the storage driver runs to create and resize qcow2 volumes (and the test bed for its disk).

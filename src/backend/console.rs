@@ -86,11 +86,8 @@ pub fn resolve(
         VncPassword::None => None,
     };
     let needs_password = graphics.has_password;
-    let warning = (graphics.listens_on_all_addresses() && !needs_password).then(|| {
-        gettext(
-            "Anyone on the network can open this console: it listens on all addresses and has no password. Set a VNC password for this virtual machine.",
-        )
-    });
+    let warning =
+        (graphics.listens_on_all_addresses() && !needs_password).then(open_to_network_warning);
     let endpoint = if uri.is_local() {
         match ffi::open_graphics_fd(&domain) {
             Ok(socket) => ConsoleEndpoint::Socket(socket),
@@ -111,6 +108,14 @@ pub fn resolve(
         needs_password,
         warning,
     })
+}
+
+/// What the console and the details page say about a VNC display that listens on all
+/// addresses without a password.
+pub fn open_to_network_warning() -> String {
+    gettext(
+        "Anyone on the network can open this console: it listens on all addresses and has no password. Set a VNC password for this virtual machine.",
+    )
 }
 
 fn local_tcp(graphics: &VncGraphics) -> Option<ConsoleEndpoint> {

@@ -7,6 +7,8 @@ use super::libvirt::ffi::DomainStats;
 pub mod apply;
 pub mod capabilities;
 pub mod conflict;
+pub mod device_apply;
+pub mod device_list;
 pub mod devices;
 pub mod disk_resize;
 pub mod fields;
@@ -14,6 +16,7 @@ pub mod guest_info;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
+pub mod reading;
 pub mod xml_diff;
 pub mod xml_editor;
 
@@ -71,6 +74,20 @@ pub struct DomainSummary {
     pub disk_bytes: Option<u64>,
     /// Bytes received and sent on all its network cards so far, when the host reports them.
     pub net_bytes: Option<u64>,
+    /// The counters behind those sums, one by one, for the Performance graphs.
+    pub io: IoCounters,
+    /// Memory the guest uses now, in KiB, when the balloon statistics say.
+    pub memory_used_kib: Option<u64>,
+}
+
+/// Growing byte counters of a domain's disks and network cards, summed over its devices;
+/// `None` where the host does not report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IoCounters {
+    pub disk_read: Option<u64>,
+    pub disk_write: Option<u64>,
+    pub net_rx: Option<u64>,
+    pub net_tx: Option<u64>,
 }
 
 impl DomainSummary {
@@ -90,8 +107,33 @@ impl DomainSummary {
             cpu_time_ns: stats.get_u64("cpu.time").unwrap_or(0),
             disk_bytes: sum_counters(stats, "block", &["rd.bytes", "wr.bytes"]),
             net_bytes: sum_counters(stats, "net", &["rx.bytes", "tx.bytes"]),
+            io: IoCounters {
+                disk_read: sum_counters(stats, "block", &["rd.bytes"]),
+                disk_write: sum_counters(stats, "block", &["wr.bytes"]),
+                net_rx: sum_counters(stats, "net", &["rx.bytes"]),
+                net_tx: sum_counters(stats, "net", &["tx.bytes"]),
+            },
+            memory_used_kib: memory_used_kib(stats),
         }
     }
+}
+
+/// Memory in use as the guest sees it (usable minus free), else what the guest's memory
+/// holds beside the balloon (current minus free), else the host's resident size of the
+/// machine, no more than its current memory.
+fn memory_used_kib(stats: &DomainStats) -> Option<u64> {
+    let unused = stats.get_u64("balloon.unused");
+    let total = stats
+        .get_u64("balloon.available")
+        .or_else(|| stats.get_u64("balloon.current"));
+    if let (Some(total), Some(unused)) = (total, unused) {
+        return Some(total.saturating_sub(unused));
+    }
+    let rss = stats.get_u64("balloon.rss")?;
+    Some(match stats.get_u64("balloon.current") {
+        Some(current) => rss.min(current),
+        None => rss,
+    })
 }
 
 /// Adds up `PREFIX.N.FIELD` over every device N (`block.0.rd.bytes` …); `None` when the
@@ -177,6 +219,43 @@ mod tests {
         let summary = DomainSummary::from_stats(&stats);
         assert_eq!(summary.disk_bytes, Some(123));
         assert_eq!(summary.net_bytes, Some(15));
+        assert_eq!(summary.io.disk_read, Some(103));
+        assert_eq!(summary.io.disk_write, Some(20));
+        assert_eq!(summary.io.net_rx, Some(7));
+        assert_eq!(summary.io.net_tx, Some(8));
+    }
+
+    fn balloon(fields: &[(&str, u64)]) -> Option<u64> {
+        let stats = DomainStats {
+            name: "web".into(),
+            uuid: "u".into(),
+            params: fields
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), TypedValue::UInt(*value)))
+                .collect(),
+        };
+        DomainSummary::from_stats(&stats).memory_used_kib
+    }
+
+    #[test]
+    fn memory_in_use_prefers_the_guests_own_view() {
+        let guest_view = [
+            ("balloon.current", 4_000_000),
+            ("balloon.available", 3_900_000),
+            ("balloon.unused", 2_900_000),
+            ("balloon.rss", 3_500_000),
+        ];
+        assert_eq!(balloon(&guest_view), Some(1_000_000));
+        let no_available = [
+            ("balloon.current", 4_000_000),
+            ("balloon.unused", 1_000_000),
+        ];
+        assert_eq!(balloon(&no_available), Some(3_000_000));
+        // Only the host's view: the resident size, never above the guest's memory.
+        let rss_only = [("balloon.current", 1_048_576), ("balloon.rss", 1_200_000)];
+        assert_eq!(balloon(&rss_only), Some(1_048_576));
+        assert_eq!(balloon(&[("balloon.rss", 700_000)]), Some(700_000));
+        assert_eq!(balloon(&[("balloon.current", 1_048_576)]), None);
     }
 
     #[test]

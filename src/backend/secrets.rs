@@ -98,6 +98,16 @@ pub fn delete_password(key: &str) -> Result<(), SecretError> {
     }
 }
 
+/// The key a domain's VNC password is saved under (the console and the details page).
+pub fn vnc_password_key(domain_uuid: &str) -> String {
+    format!("vnc:{domain_uuid}")
+}
+
+/// The keyring item's label for the VNC password of the console or domain `name`.
+pub fn vnc_password_label(name: &str) -> String {
+    gettext_f("Hangar: VNC password for {name}", &[("name", name)])
+}
+
 /// The keyring item's label for a connection's password, naming the user and the host.
 pub fn connection_label(user: Option<&str>, host: Option<&str>) -> String {
     match (given(user), given(host)) {

@@ -1,6 +1,6 @@
 //! One domain (virtual machine) in a host's list.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -8,6 +8,7 @@ use gettextrs::gettext;
 use glib::prelude::*;
 use glib::subclass::prelude::*;
 
+use super::domain_history::DomainHistory;
 use super::Host;
 use crate::backend::details::DomainDetails;
 use crate::backend::domain::{DomainState, DomainSummary};
@@ -49,6 +50,9 @@ mod imp {
         #[property(get)]
         pub(super) cpu_percent: Cell<f64>,
         pub(super) state: Cell<DomainState>,
+        /// When Hangar saw the state change (an event or a refresh), in local time; `None`
+        /// while the state is as first seen, as libvirt does not say since when.
+        pub(super) state_since: RefCell<Option<glib::DateTime>>,
         pub(super) cpu_sample: Cell<Option<(u64, Instant)>>,
         /// Disk and network throughput in words ("disk 1.2 MB/s · net 3 kB/s"), empty when
         /// the host does not report it or the guest is off.
@@ -56,6 +60,8 @@ mod imp {
         pub(super) io_label: RefCell<String>,
         pub(super) io_sample: Cell<Option<(u64, u64, Instant)>>,
         pub(super) cpu_history: RefCell<VecDeque<f32>>,
+        /// The last ten minutes for the Performance graphs, while the domain runs.
+        pub(super) history: RefCell<Option<DomainHistory>>,
         pub(super) host: glib::WeakRef<Host>,
     }
 
@@ -83,6 +89,12 @@ impl Domain {
 
     pub fn state(&self) -> DomainState {
         self.imp().state.get()
+    }
+
+    /// When Hangar saw the domain enter its state, if it did (not for the state it had when
+    /// first listed).
+    pub fn state_since(&self) -> Option<glib::DateTime> {
+        self.imp().state_since.borrow().clone()
     }
 
     /// Remembers the host the domain belongs to (weakly: the host owns its domains).
@@ -125,7 +137,13 @@ impl Domain {
         }
         if imp.state.get() != summary.state || imp.state_label.borrow().is_empty() {
             imp.state.set(summary.state);
-            imp.state_label.replace(state_label(summary.state));
+            let label = state_label(summary.state);
+            // A change seen, not the first sight, and not Running ⇄ Blocked (both "Running").
+            let seen_before = !imp.state_label.borrow().is_empty();
+            if seen_before && *imp.state_label.borrow() != label {
+                imp.state_since.replace(glib::DateTime::now_local().ok());
+            }
+            imp.state_label.replace(label);
             imp.state_icon.replace(state_icon(summary.state).to_owned());
             imp.is_active.set(summary.state.is_active());
             self.notify_state_label();
@@ -142,6 +160,26 @@ impl Domain {
         }
         self.sample_cpu(summary);
         self.sample_io(summary);
+        if !summary.state.is_active() {
+            imp.history.replace(None);
+        }
+    }
+
+    /// Adds a refresh's bulk statistics to the history, after `update` (the summaries events
+    /// bring lack the I/O counters, so they are not sampled).
+    pub fn record_sample(&self, summary: &DomainSummary) {
+        if summary.state.is_active() {
+            self.imp()
+                .history
+                .borrow_mut()
+                .get_or_insert_with(|| DomainHistory::new(Instant::now()))
+                .record(summary, Instant::now());
+        }
+    }
+
+    /// The last ten minutes of figures; `None` while the domain is not running.
+    pub fn history(&self) -> Ref<'_, Option<DomainHistory>> {
+        self.imp().history.borrow()
     }
 
     /// Throughput since the previous sample, from the growing byte counters.

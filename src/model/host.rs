@@ -79,6 +79,8 @@ mod imp {
         pub(super) typed_password: RefCell<Option<Password>>,
         pub(super) summary: RefCell<Option<HostSummary>>,
         pub(super) polling: Cell<bool>,
+        /// Open pages that need the periodic refresh whatever the main window shows.
+        pub(super) polling_holds: Cell<u32>,
     }
 
     #[glib::object_subclass]
@@ -229,7 +231,7 @@ impl Host {
             options.refresh_interval = interval;
         }
         let worker = HostWorker::start(self.uri(), self.login_settings(), options);
-        worker.send(HostCommand::SetPolling(self.imp().polling.get()));
+        worker.send(HostCommand::SetPolling(self.polling_wanted()));
         let updates = worker.updates();
         // Replacing the old worker stops it; its late updates go to a closed channel.
         self.imp().worker.replace(Some(worker));
@@ -355,8 +357,24 @@ impl Host {
     /// Refreshes figures periodically only while someone looks; events still arrive.
     pub fn set_polling(&self, on: bool) {
         self.imp().polling.set(on);
+        self.send_polling();
+    }
+
+    /// `true` keeps the periodic refresh going until a `false` for each, even while the main
+    /// window is minimized or shows another host (a Performance section samples it).
+    pub fn hold_polling(&self, hold: bool) {
+        let holds = &self.imp().polling_holds;
+        holds.set((holds.get() + u32::from(hold)).saturating_sub(u32::from(!hold)));
+        self.send_polling();
+    }
+
+    fn polling_wanted(&self) -> bool {
+        self.imp().polling.get() || self.imp().polling_holds.get() > 0
+    }
+
+    fn send_polling(&self) {
         if let Some(worker) = self.imp().worker.borrow().as_ref() {
-            worker.send(HostCommand::SetPolling(on));
+            worker.send(HostCommand::SetPolling(self.polling_wanted()));
         }
     }
 
@@ -532,9 +550,13 @@ impl Host {
         let mut added = Vec::new();
         for summary in &list {
             match index.get(&summary.uuid) {
-                Some(domain) => domain.update(summary),
+                Some(domain) => {
+                    domain.update(summary);
+                    domain.record_sample(summary);
+                }
                 None => {
                     let domain = Domain::new(summary);
+                    domain.record_sample(summary);
                     domain.set_host(self);
                     index.insert(summary.uuid.clone(), domain.clone());
                     added.push(domain);

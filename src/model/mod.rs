@@ -1,6 +1,7 @@
 //! GObjects the UI binds to. They hold what the host workers last reported.
 
 pub mod domain;
+pub mod domain_history;
 mod host;
 
 pub use domain::Domain;

@@ -5,7 +5,8 @@
 //! "_Retry Retry". The buttons here get the label's text alone, whenever it changes.
 //! A drop-down's inner button has no name at all (GTK falls back to "GtkToggleButton"):
 //! it gets the drop-down's tooltip, which is what labels the drop-down on screen. Icon-only
-//! buttons, expanders and the choice shown in a combo row are named as they read on screen.
+//! buttons, expanders, rows holding just a label and the choice shown in a combo row are
+//! named as they read on screen.
 
 use adw::prelude::*;
 use gtk::glib;
@@ -83,12 +84,31 @@ pub fn name_controls(root: &impl IsA<gtk::Widget>) {
         if let Some(expander) = widget.downcast_ref::<gtk::Expander>() {
             follow_expander_label(expander);
         }
+        if let Some(row) = widget.downcast_ref::<gtk::ListBoxRow>() {
+            name_label_row(row);
+        }
         let mut child = widget.first_child();
         while let Some(widget) = child {
             child = widget.next_sibling();
             pending.push(widget);
         }
     }
+}
+
+/// A list row that only holds a label (a stack sidebar's row): GTK 4.8 leaves it
+/// nameless; it reads as its label.
+fn name_label_row(row: &gtk::ListBoxRow) {
+    let Some(label) = row.child().and_downcast::<gtk::Label>() else {
+        return;
+    };
+    let name_after_label =
+        |row: &gtk::ListBoxRow, label: &gtk::Label| set_label(row, &label.text());
+    name_after_label(row, &label);
+    label.connect_label_notify(glib::clone!(
+        #[weak]
+        row,
+        move |label| name_after_label(&row, label)
+    ));
 }
 
 fn name_dropdown_button(dropdown: &gtk::DropDown) {

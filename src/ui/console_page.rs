@@ -389,7 +389,7 @@ impl ConsolePage {
     /// `vnc:<domain uuid>`, or `vnc:HOST:PORT` for a tab on an address.
     fn keyring_key(&self) -> Option<String> {
         match (self.domain(), self.address()) {
-            (Some(domain), _) => Some(format!("vnc:{}", domain.uuid())),
+            (Some(domain), _) => Some(secrets::vnc_password_key(&domain.uuid())),
             (None, Some((host, port))) => Some(format!("vnc:{}", display_address(&host, port))),
             (None, None) => None,
         }
@@ -502,7 +502,7 @@ impl ConsolePage {
         let (Some(key), Some(name)) = (self.keyring_key(), self.console_name()) else {
             return;
         };
-        let label = gettext_f("Hangar: VNC password for {name}", &[("name", &name)]);
+        let label = secrets::vnc_password_label(&name);
         gio::spawn_blocking(move || {
             let _ = secrets::store_password(&key, &label, &password);
         });

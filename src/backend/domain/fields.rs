@@ -97,6 +97,28 @@ impl Field {
             _ => ApplyScope::ConfigAfterShutdown,
         }
     }
+
+    /// Copies this field's value from `from` into `to` (an edit kept across a re-read).
+    pub fn copy(self, from: &DomainModel, to: &mut DomainModel) {
+        match self {
+            Field::Title => to.title.clone_from(&from.title),
+            Field::Description => to.description.clone_from(&from.description),
+            Field::Memory => to.memory_kib = from.memory_kib,
+            Field::MaxMemory => to.max_memory_kib = from.max_memory_kib,
+            Field::Vcpus => to.vcpus = from.vcpus,
+            Field::MaxVcpus => to.max_vcpus = from.max_vcpus,
+            Field::Topology => to.topology = from.topology,
+            Field::CpuMode => to.cpu_mode.clone_from(&from.cpu_mode),
+            Field::SharedMemory => to.shared_memory = from.shared_memory,
+            Field::BootOrder => to.boot_order.clone_from(&from.boot_order),
+            Field::BootMenu => to.boot_menu = from.boot_menu,
+            Field::Firmware => to.firmware = from.firmware,
+            Field::KernelBoot => to.kernel_boot.clone_from(&from.kernel_boot),
+            Field::VncListen | Field::VncPort | Field::VncPassword | Field::VncKeymap => {
+                copy_vnc_field(self, from, to)
+            }
+        }
+    }
 }
 
 /// Autoport wins over the port: a running autoport domain's port is not a setting.
@@ -131,4 +153,18 @@ pub fn changed_fields(a: &DomainModel, b: &DomainModel) -> Vec<Field> {
 /// down": the saved config differs from the live XML in a field the page shows.
 pub fn pending_after_shutdown(live: &DomainModel, saved: &DomainModel) -> Vec<Field> {
     changed_fields(live, saved)
+}
+
+/// Copies one VNC setting; a domain without VNC on either side has nothing to copy.
+fn copy_vnc_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
+    let (Some(from), Some(to)) = (from.vnc.as_ref(), to.vnc.as_mut()) else {
+        return;
+    };
+    match field {
+        Field::VncListen => to.listen.clone_from(&from.listen),
+        Field::VncPort => (to.autoport, to.port) = (from.autoport, from.port),
+        Field::VncPassword => to.password.clone_from(&from.password),
+        Field::VncKeymap => to.keymap.clone_from(&from.keymap),
+        _ => {}
+    }
 }

@@ -9,6 +9,7 @@ use gettextrs::gettext;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
+pub mod device_xml;
 pub mod domain;
 pub mod domain_edit;
 pub mod network;

@@ -7,9 +7,12 @@
 mod boot;
 mod cpu_memory;
 mod display;
+mod graph;
+mod guest_agent;
 mod overview;
 mod performance;
 mod xml;
+mod xml_review;
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
@@ -20,10 +23,11 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use crate::backend::domain::apply::{self, Applied, ApplyError};
-use crate::backend::domain::capabilities::{domain_capabilities, emulator_of, DomainCapabilities};
+use crate::backend::domain::capabilities::DomainCapabilities;
 use crate::backend::domain::conflict::{self, OutsideChanges};
 use crate::backend::domain::fields::{changed_fields, pending_after_shutdown, Field};
 use crate::backend::domain::model::DomainModel;
+use crate::backend::domain::reading::{read_domain, DomainReading};
 use crate::backend::error::BackendError;
 use crate::backend::osinfo::{self, OsEntry};
 use crate::i18n::gettext_f;
@@ -32,20 +36,10 @@ use crate::model::{Domain, Host};
 use boot::BootSection;
 use cpu_memory::CpuMemorySection;
 use display::DisplaySection;
+use guest_agent::GuestAgentSection;
 use overview::OverviewSection;
 use performance::PerformanceSection;
 use xml::XmlSection;
-
-/// The domain as read from its host: the saved config the page edits, and the running
-/// machine's XML when it runs.
-struct Reading {
-    config_xml: String,
-    live_xml: Option<String>,
-    /// Whether `live_xml` carries secrets (the VNC password) as the config does.
-    live_secure: bool,
-    /// What the host offers this domain; `None` where the driver cannot say (test://).
-    capabilities: Option<DomainCapabilities>,
-}
 
 /// What every section shows: the saved config (with the user's kept edits), the running
 /// machine, the host's choices and what the page knows beside the XML.
@@ -56,6 +50,8 @@ pub struct Shown<'a> {
     pub capabilities: Option<&'a DomainCapabilities>,
     /// The run state as the list shows it ("Running").
     pub state: String,
+    /// When Hangar saw the domain enter that state, if it did.
+    pub state_since: Option<glib::DateTime>,
     /// The OS's name from osinfo-db, from the id the wizard wrote.
     pub os_name: Option<String>,
 }
@@ -66,6 +62,7 @@ struct Opened {
     model: DomainModel,
     live: Option<DomainModel>,
     capabilities: Option<DomainCapabilities>,
+    autostart: Option<bool>,
 }
 
 mod imp {
@@ -97,6 +94,8 @@ mod imp {
         #[template_child]
         pub(super) overview: TemplateChild<OverviewSection>,
         #[template_child]
+        pub(super) guest_agent: TemplateChild<GuestAgentSection>,
+        #[template_child]
         pub(super) performance: TemplateChild<PerformanceSection>,
         #[template_child]
         pub(super) cpu_memory: TemplateChild<CpuMemorySection>,
@@ -125,6 +124,7 @@ mod imp {
 
         fn class_init(klass: &mut Self::Class) {
             OverviewSection::ensure_type();
+            GuestAgentSection::ensure_type();
             PerformanceSection::ensure_type();
             CpuMemorySection::ensure_type();
             BootSection::ensure_type();
@@ -176,7 +176,12 @@ impl DomainPage {
             glib::clone!(
                 #[weak]
                 page,
-                move |domain, _| page.imp().overview.show_state(&domain.state_label())
+                move |domain, _| {
+                    let overview = &page.imp().overview;
+                    overview.show_state(&domain.state_label(), domain.state_since());
+                    // What applies live, and the marks, follow the run state.
+                    page.reload_keeping_edits();
+                }
             ),
         );
         page.imp().state_handler.replace(Some(handler));
@@ -188,6 +193,7 @@ impl DomainPage {
         page.imp().window_title.set_title(&domain.name());
         page.imp().window_title.set_subtitle(&gettext("Details"));
         page.imp().performance.follow(domain);
+        page.imp().guest_agent.follow(domain);
         page.imp().xml.set_domain(domain);
         page.reload(None);
         page
@@ -252,7 +258,7 @@ impl DomainPage {
 
     fn show_outside_change(
         &self,
-        reading: Result<Reading, BackendError>,
+        reading: Result<DomainReading, BackendError>,
         opened_xml: &str,
         edited: DomainModel,
     ) {
@@ -319,9 +325,21 @@ impl DomainPage {
         }
     }
 
+    /// The autostart the user chose, when it differs from the one read.
+    fn edited_autostart(&self) -> Option<bool> {
+        let opened = self.imp().opened.borrow().as_ref()?.autostart?;
+        let wanted = self.imp().overview.autostart();
+        (wanted != opened).then_some(wanted)
+    }
+
     fn update_buttons(&self) {
-        let dirty = !self.edited_fields().is_empty();
-        self.imp().apply_button.set_sensitive(dirty);
+        let dirty = !self.edited_fields().is_empty() || self.edited_autostart().is_some();
+        // Values that cannot go together are said under their rows, and on Apply.
+        let problem = self.imp().cpu_memory.problem();
+        self.imp()
+            .apply_button
+            .set_sensitive(dirty && problem.is_none());
+        self.imp().apply_button.set_tooltip_text(problem.as_deref());
         self.imp().revert_button.set_sensitive(dirty);
     }
 
@@ -329,6 +347,10 @@ impl DomainPage {
         let opened = self.imp().opened.borrow().as_ref().map(|o| o.model.clone());
         if let Some(model) = opened {
             self.show_model(&model);
+        }
+        let autostart = self.imp().opened.borrow().as_ref().map(|o| o.autostart);
+        if let Some(autostart) = autostart {
+            self.imp().overview.show_autostart(autostart);
         }
         self.update_buttons();
     }
@@ -344,6 +366,7 @@ impl DomainPage {
                 .domain()
                 .map(|d| state_label(d.state()))
                 .unwrap_or_default(),
+            state_since: self.domain().and_then(|d| d.state_since()),
             os_name: model.os_id.as_deref().and_then(os_name),
         };
         imp.overview.show(&shown);
@@ -374,27 +397,24 @@ impl DomainPage {
         ));
     }
 
+    /// Reads the domain again; the user's edits stay.
+    fn reload_keeping_edits(&self) {
+        let keep = (!self.edited_fields().is_empty())
+            .then(|| self.edited())
+            .flatten()
+            .map(|edited| (edited, Vec::new()));
+        self.reload(keep);
+    }
+
     fn show_reading(
         &self,
-        reading: Result<Reading, BackendError>,
+        reading: Result<DomainReading, BackendError>,
         keep: Option<(DomainModel, Vec<Field>)>,
     ) {
         let imp = self.imp();
-        let parsed = reading.and_then(|reading| {
-            let model = DomainModel::from_xml(&reading.config_xml).map_err(|error| {
-                BackendError::new(
-                    crate::backend::error::ErrorKind::InvalidInput,
-                    error.to_string(),
-                )
-            })?;
-            let live = reading
-                .live_xml
-                .as_deref()
-                .and_then(|xml| DomainModel::from_xml(xml).ok());
-            Ok((reading, model, live))
-        });
-        let (reading, model, live) = match parsed {
-            Ok(parsed) => parsed,
+        let keep_autostart = keep.is_some();
+        let reading = match reading {
+            Ok(reading) => reading,
             Err(error) => {
                 imp.loading_status
                     .set_title(&gettext("Cannot read the virtual machine"));
@@ -404,11 +424,12 @@ impl DomainPage {
                 return;
             }
         };
+        let (model, live) = (reading.config.clone(), reading.live.clone());
         let mut shown = model.clone();
         if let Some((edited, conflicts)) = keep {
             for field in changed_fields(&model, &edited) {
                 if !conflicts.contains(&field) {
-                    copy_field(field, &edited, &mut shown);
+                    field.copy(&edited, &mut shown);
                 }
             }
         }
@@ -419,13 +440,18 @@ impl DomainPage {
         });
         imp.shutdown_revealer.set_reveal_child(pending);
         imp.xml.show_xml(&reading.config_xml);
+        // After a conflict the user's autostart choice stays, as their other edits do.
+        let kept_autostart = keep_autostart.then(|| self.edited_autostart()).flatten();
         imp.opened.replace(Some(Opened {
             xml: reading.config_xml,
             model,
             live,
             capabilities: reading.capabilities,
+            autostart: reading.autostart,
         }));
         self.show_model(&shown);
+        imp.overview
+            .show_autostart(kept_autostart.or(reading.autostart));
         imp.stack.set_visible_child_name("settings");
         self.update_buttons();
     }
@@ -433,11 +459,17 @@ impl DomainPage {
     fn apply(&self) {
         let Some(domain) = self.domain() else { return };
         let Some(host) = domain.host() else { return };
+        // Nothing is written while values cannot go together (see `update_buttons`).
+        if let Some(problem) = self.imp().cpu_memory.problem() {
+            self.show_notice(Some(&problem));
+            return;
+        }
         let Some(edited) = self.edited() else { return };
         let Some(opened_xml) = self.imp().opened.borrow().as_ref().map(|o| o.xml.clone()) else {
             return;
         };
         let uuid = domain.uuid();
+        let autostart = self.edited_autostart();
         self.imp().apply_button.set_sensitive(false);
         self.imp().applying.set(true);
         self.show_notice(None);
@@ -447,7 +479,15 @@ impl DomainPage {
             self,
             async move {
                 let result = host
-                    .run(move |session| Ok(apply::apply(session, &uuid, &opened_xml, &job_edited)))
+                    .run(move |session| {
+                        let applied = apply::apply(session, &uuid, &opened_xml, &job_edited);
+                        // Autostart is not in the XML: set after the config, never without it.
+                        let autostart_error = match (&applied, autostart) {
+                            (Ok(_), Some(on)) => overview::set_autostart(session, &uuid, on).err(),
+                            _ => None,
+                        };
+                        Ok((applied, autostart_error))
+                    })
                     .await;
                 page.applied(result, edited);
             }
@@ -456,18 +496,35 @@ impl DomainPage {
 
     fn applied(
         &self,
-        result: Result<Result<Applied, ApplyError>, BackendError>,
+        result: Result<(Result<Applied, ApplyError>, Option<BackendError>), BackendError>,
         edited: DomainModel,
     ) {
         self.imp().applying.set(false);
+        let (result, autostart_error) = match result {
+            Ok((applied, autostart_error)) => (Ok(applied), autostart_error),
+            Err(error) => (Err(error), None),
+        };
         match result {
             Ok(Ok(applied)) => {
-                let toast = if applied.live_failures.is_empty() {
+                if let Some(error) = &autostart_error {
+                    self.show_notice(Some(&gettext_f(
+                        "Autostart could not be changed: {reason}",
+                        &[("reason", &error.user_message())],
+                    )));
+                }
+                let before = self.imp().opened.borrow().as_ref().map(|o| o.model.clone());
+                if let (Some(before), Some(domain)) = (before, self.domain()) {
+                    self.imp().display.applied(&before, &edited, &domain);
+                }
+                let toast = if applied.live_failures.is_empty() && applied.after_shutdown.is_empty()
+                {
                     gettext("Changes applied")
                 } else {
                     gettext("Changes saved; some take effect after the virtual machine shuts down")
                 };
-                self.imp().toast_overlay.add_toast(adw::Toast::new(&toast));
+                if autostart_error.is_none() || !applied.saved.is_empty() {
+                    self.imp().toast_overlay.add_toast(adw::Toast::new(&toast));
+                }
                 self.reload(None);
             }
             Ok(Err(ApplyError::Conflict(outside))) => self.conflicted(outside, edited),
@@ -503,69 +560,6 @@ fn changed_elsewhere_notice() -> String {
     gettext(
         "The virtual machine was changed elsewhere while this page was open. Its new values are shown; check them and apply again.",
     )
-}
-
-/// Reads the saved config (and the live XML of a running domain) on the host's worker.
-fn read_domain(
-    session: &crate::backend::libvirt::session::HostSession,
-    uuid: &str,
-) -> Result<Reading, BackendError> {
-    let config_xml = apply::read_config_xml(session, uuid)?;
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    // Secure like the config, or the VNC password would look pending when it is not.
-    let (live_xml, live_secure) = if !domain.is_active()? {
-        (None, true)
-    } else if let Ok(xml) = domain.xml_desc(virt::sys::VIR_DOMAIN_XML_SECURE) {
-        (Some(xml), true)
-    } else {
-        (Some(domain.xml_desc(0)?), false)
-    };
-    // Only the choices offered depend on it: a host that cannot say still shows the page.
-    let capabilities = DomainModel::from_xml(&config_xml).ok().and_then(|model| {
-        domain_capabilities(session, &model, emulator_of(&config_xml).as_deref()).ok()
-    });
-    Ok(Reading {
-        config_xml,
-        live_xml,
-        live_secure,
-        capabilities,
-    })
-}
-
-/// Copies one edited field the page shows from `from` into `to`.
-fn copy_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
-    match field {
-        Field::Title => to.title.clone_from(&from.title),
-        Field::Description => to.description.clone_from(&from.description),
-        Field::Memory => to.memory_kib = from.memory_kib,
-        Field::MaxMemory => to.max_memory_kib = from.max_memory_kib,
-        Field::Vcpus => to.vcpus = from.vcpus,
-        Field::MaxVcpus => to.max_vcpus = from.max_vcpus,
-        Field::Topology => to.topology = from.topology,
-        Field::CpuMode => to.cpu_mode.clone_from(&from.cpu_mode),
-        Field::SharedMemory => to.shared_memory = from.shared_memory,
-        Field::BootOrder => to.boot_order.clone_from(&from.boot_order),
-        Field::BootMenu => to.boot_menu = from.boot_menu,
-        Field::Firmware => to.firmware = from.firmware,
-        Field::KernelBoot => to.kernel_boot.clone_from(&from.kernel_boot),
-        Field::VncListen | Field::VncPort | Field::VncPassword | Field::VncKeymap => {
-            copy_vnc_field(field, from, to)
-        }
-    }
-}
-
-/// Copies one VNC setting; a domain without VNC on either side has nothing to copy.
-fn copy_vnc_field(field: Field, from: &DomainModel, to: &mut DomainModel) {
-    let (Some(from), Some(to)) = (from.vnc.as_ref(), to.vnc.as_mut()) else {
-        return;
-    };
-    match field {
-        Field::VncListen => to.listen.clone_from(&from.listen),
-        Field::VncPort => (to.autoport, to.port) = (from.autoport, from.port),
-        Field::VncPassword => to.password.clone_from(&from.password),
-        Field::VncKeymap => to.keymap.clone_from(&from.keymap),
-        _ => {}
-    }
 }
 
 /// The name osinfo-db gives the OS id the wizard wrote, such as "Fedora Linux 39".
