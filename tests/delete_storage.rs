@@ -170,7 +170,9 @@ fn deleting_with_storage_keeps_what_others_use_or_share() {
     // The same answers for one disk, as the details page asks before removing it.
     let one = plan_disk(&session, &first, "vdb").expect("one disk");
     assert_eq!(one.keep, Some(used_by_second.clone()));
-    assert!(plan_disk(&session, &first, "vda").expect("one disk").deletable());
+    assert!(plan_disk(&session, &first, "vda")
+        .expect("one disk")
+        .deletable());
 
     let outcome = delete_domain(&session, &first, true).expect("delete the first");
     assert_eq!(outcome.deleted, [format!("{dir}/{OWN}")]);

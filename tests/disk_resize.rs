@@ -28,7 +28,7 @@ fn field(output: &str, name: &str) -> u64 {
     output
         .lines()
         .find_map(|line| line.strip_prefix(name)?.trim().strip_prefix(':'))
-        .and_then(|value| value.trim().split_whitespace().next()?.parse().ok())
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {output}"))
 }
 
