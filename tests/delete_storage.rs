@@ -138,6 +138,50 @@ fn uuid_of(name: &str) -> String {
     common::admin_virsh(&["domuuid", name]).trim().to_owned()
 }
 
+/// The list's Delete asks first, listing the image it would delete and the kept ones with
+/// their reasons; Cancel leaves everything. Skipped without the test bed's desktop.
+fn confirmation_lists_what_is_kept_and_why(pool: &str) {
+    let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").expect("admin URI");
+    let Some((app, _turn)) = common::RunningApp::start(&["--connect", &uri]) else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &[FIRST])
+        .expect("the list shows the test's machine");
+    let click = [
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "list item",
+        "Hangar",
+        FIRST,
+    ];
+    common::run_atspi(&click).expect("select the machine");
+    common::run_atspi(&["key", "Delete"]).expect("press Delete");
+    let shown = app.wait_for_names(
+        30,
+        &[
+            "Also delete these disk images:",
+            "These disk images are kept:",
+        ],
+    );
+    app.screenshot("delete-storage-confirmation");
+    shown.expect("the confirmation lists deleted and kept images");
+    let dump = common::run_atspi(&["dump", "--pid", &pid, "Hangar"]).expect("dump");
+    for reason in [
+        format!("{SHARED}: The virtual machine “{SECOND}” uses it too."),
+        format!("{READ_ONLY}: The disk is read-only"),
+        format!("{SHAREABLE}: The disk is shareable"),
+    ] {
+        assert!(dump.contains(&reason), "no “{reason}” in\n{dump}");
+    }
+    common::run_atspi(&["key", "Escape"]).expect("cancel");
+    app.wait_until_gone(30, &["Virtual Machines"], &["These disk images are kept:"])
+        .expect("Cancel closes the confirmation");
+    assert_eq!(volumes_left(pool), VOLUMES, "Cancel deletes nothing");
+}
+
 #[test]
 fn deleting_with_storage_keeps_what_others_use_or_share() {
     let Some(login) = common::sasl_login() else {
@@ -146,6 +190,7 @@ fn deleting_with_storage_keeps_what_others_use_or_share() {
     let pool = common::testbed_var("HANGAR_TEST_POOL").expect("pool");
     let dir = common::testbed_var("HANGAR_TEST_POOL_DIR").expect("pool dir");
     let _fixture = Fixture::create(&pool, &dir);
+    confirmation_lists_what_is_kept_and_why(&pool);
     let session = open_session(&login);
     let first = uuid_of(FIRST);
 
