@@ -169,12 +169,20 @@ fn confirmation_lists_what_is_kept_and_why(pool: &str) {
     app.screenshot("delete-storage-confirmation");
     shown.expect("the confirmation lists deleted and kept images");
     let dump = common::run_atspi(&["dump", "--pid", &pid, "Hangar"]).expect("dump");
-    for reason in [
-        format!("{SHARED}: The virtual machine “{SECOND}” uses it too."),
-        format!("{READ_ONLY}: The disk is read-only"),
-        format!("{SHAREABLE}: The disk is shareable"),
+    // Each kept image, then why: in the order of the machine's disks.
+    let mut rest = dump.as_str();
+    for text in [
+        format!("{SHARED}'"),
+        format!("The virtual machine “{SECOND}” uses it too."),
+        format!("{READ_ONLY}'"),
+        "The disk is read-only, so other machines may rely on it.".to_owned(),
+        format!("{SHAREABLE}'"),
+        "The disk is shareable: other machines may use it at the same time.".to_owned(),
     ] {
-        assert!(dump.contains(&reason), "no “{reason}” in\n{dump}");
+        let at = rest
+            .find(&text)
+            .unwrap_or_else(|| panic!("no “{text}” after the previous one in\n{dump}"));
+        rest = &rest[at + text.len()..];
     }
     common::run_atspi(&["key", "Escape"]).expect("cancel");
     app.wait_until_gone(30, &["Virtual Machines"], &["These disk images are kept:"])
