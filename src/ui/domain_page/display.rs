@@ -116,6 +116,8 @@ mod imp {
         #[template_child]
         pub(super) password_error: TemplateChild<gtk::Label>,
         #[template_child]
+        pub(super) password_hint: TemplateChild<gtk::Label>,
+        #[template_child]
         pub(super) cancel_password_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub(super) use_password_button: TemplateChild<gtk::Button>,
@@ -131,6 +133,8 @@ mod imp {
         pub(super) keymaps: RefCell<Vec<Option<String>>>,
         /// A password set or cleared on the page, waiting for Apply.
         pub(super) staged_password: RefCell<Option<VncPassword>>,
+        /// The port the spin button showed after `show` (a port below 5900 shows as 5900).
+        pub(super) shown_port: Cell<u16>,
         /// Set while `show` fills the controls, so that is no edit.
         pub(super) filling: Cell<bool>,
         pub(super) changed: RefCell<Option<Rc<dyn Fn()>>>,
@@ -228,6 +232,7 @@ impl DisplaySection {
             let fixed = vnc.port.filter(|_| !vnc.autoport);
             imp.port_spin
                 .set_value(f64::from(fixed.unwrap_or(FIRST_VNC_PORT)));
+            imp.shown_port.set(spin_port(&imp.port_spin));
             let live = shown.live.and_then(|live| live.vnc.as_ref());
             imp.port_in_use_row.set_visible(shown.live.is_some());
             imp.port_in_use_label
@@ -381,8 +386,8 @@ impl DisplaySection {
         }
         imp.port_spin.update();
         let autoport = imp.autoport_switch.is_active();
-        let port = imp.port_spin.value().round() as u16;
-        if autoport != shown.autoport || (!autoport && Some(port) != shown.port) {
+        let port = spin_port(&imp.port_spin);
+        if autoport != shown.autoport || (!autoport && port != imp.shown_port.get()) {
             vnc.autoport = autoport;
             if !autoport {
                 vnc.port = Some(port);
@@ -481,6 +486,7 @@ impl DisplaySection {
         }
         imp.password_error.set_label("");
         imp.password_form_buttons.set_visible(true);
+        imp.password_hint.set_visible(true);
         imp.new_password_row.grab_focus();
     }
 
@@ -492,6 +498,7 @@ impl DisplaySection {
         }
         imp.password_error.set_label("");
         imp.password_form_buttons.set_visible(false);
+        imp.password_hint.set_visible(false);
     }
 
     /// Stages the typed password when both entries agree; says why not otherwise.
@@ -522,6 +529,10 @@ impl DisplaySection {
         self.imp().staged_password.replace(Some(password));
         self.edited();
     }
+}
+
+fn spin_port(spin: &gtk::SpinButton) -> u16 {
+    spin.value().round().clamp(0.0, f64::from(u16::MAX)) as u16
 }
 
 /// `text` as an IP address libvirt takes for `<listen address>`, or `None`.
