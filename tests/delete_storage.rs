@@ -7,7 +7,7 @@ mod common;
 
 use hangar::backend::actions::{delete_domain, disk_plan};
 use hangar::backend::libvirt::session::HostSession;
-use hangar::backend::storage::deletion::KeepReason;
+use hangar::backend::storage::deletion::{plan_disk, KeepReason};
 
 const FIRST: &str = "hangar-delete-first";
 const SECOND: &str = "hangar-delete-second";
@@ -138,6 +138,58 @@ fn uuid_of(name: &str) -> String {
     common::admin_virsh(&["domuuid", name]).trim().to_owned()
 }
 
+/// The list's Delete asks first, listing the image it would delete and the kept ones with
+/// their reasons; Cancel leaves everything. Skipped without the test bed's desktop.
+fn confirmation_lists_what_is_kept_and_why(pool: &str) {
+    let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").expect("admin URI");
+    let Some((app, _turn)) = common::RunningApp::start(&["--connect", &uri]) else {
+        return;
+    };
+    let pid = app.pid().to_string();
+    app.wait_for_names(60, &[FIRST])
+        .expect("the list shows the test's machine");
+    let click = [
+        "click",
+        "--pid",
+        &pid,
+        "--role",
+        "list item",
+        "Hangar",
+        FIRST,
+    ];
+    common::run_atspi(&click).expect("select the machine");
+    common::run_atspi(&["key", "Delete"]).expect("press Delete");
+    let shown = app.wait_for_names(
+        30,
+        &[
+            "Also delete these disk images:",
+            "These disk images are kept:",
+        ],
+    );
+    app.screenshot("delete-storage-confirmation");
+    shown.expect("the confirmation lists deleted and kept images");
+    let dump = common::run_atspi(&["dump", "--pid", &pid, "Hangar"]).expect("dump");
+    // Each kept image, then why: in the order of the machine's disks.
+    let mut rest = dump.as_str();
+    for text in [
+        format!("{SHARED}'"),
+        format!("The virtual machine “{SECOND}” uses it too."),
+        format!("{READ_ONLY}'"),
+        "The disk is read-only, so other machines may rely on it.".to_owned(),
+        format!("{SHAREABLE}'"),
+        "The disk is shareable: other machines may use it at the same time.".to_owned(),
+    ] {
+        let at = rest
+            .find(&text)
+            .unwrap_or_else(|| panic!("no “{text}” after the previous one in\n{dump}"));
+        rest = &rest[at + text.len()..];
+    }
+    common::run_atspi(&["key", "Escape"]).expect("cancel");
+    app.wait_until_gone(30, &["Virtual Machines"], &["These disk images are kept:"])
+        .expect("Cancel closes the confirmation");
+    assert_eq!(volumes_left(pool), VOLUMES, "Cancel deletes nothing");
+}
+
 #[test]
 fn deleting_with_storage_keeps_what_others_use_or_share() {
     let Some(login) = common::sasl_login() else {
@@ -146,6 +198,7 @@ fn deleting_with_storage_keeps_what_others_use_or_share() {
     let pool = common::testbed_var("HANGAR_TEST_POOL").expect("pool");
     let dir = common::testbed_var("HANGAR_TEST_POOL_DIR").expect("pool dir");
     let _fixture = Fixture::create(&pool, &dir);
+    confirmation_lists_what_is_kept_and_why(&pool);
     let session = open_session(&login);
     let first = uuid_of(FIRST);
 
@@ -166,6 +219,13 @@ fn deleting_with_storage_keeps_what_others_use_or_share() {
         ]
     );
     assert_eq!(plan[0].shown(), format!("{dir}/{OWN}"));
+
+    // The same answers for one disk, as the details page asks before removing it.
+    let one = plan_disk(&session, &first, "vdb").expect("one disk");
+    assert_eq!(one.keep, Some(used_by_second.clone()));
+    assert!(plan_disk(&session, &first, "vda")
+        .expect("one disk")
+        .deletable());
 
     let outcome = delete_domain(&session, &first, true).expect("delete the first");
     assert_eq!(outcome.deleted, [format!("{dir}/{OWN}")]);

@@ -239,23 +239,30 @@ fn show_delete_dialog(window: &Window, domains: Vec<Domain>, verdicts: Vec<DiskV
     }
     if !kept.is_empty() {
         // Read-only, shareable or used elsewhere: never deleted, and the user sees why.
-        let lines: Vec<String> = kept
-            .iter()
-            .filter_map(|disk| Some(format!("{}: {}", disk.shown(), disk.keep.as_ref()?)))
-            .collect();
         let heading = gtk::Label::builder()
             .label(gettext("These disk images are kept:"))
             .xalign(0.0)
-            .build();
-        let list = gtk::Label::builder()
-            .label(lines.join("\n"))
-            .xalign(0.0)
-            .selectable(true)
-            .wrap(true)
-            .css_classes(["dim-label"])
+            .margin_top(6)
             .build();
         content.append(&heading);
-        content.append(&list);
+        for disk in &kept {
+            let Some(reason) = &disk.keep else { continue };
+            let path = gtk::Label::builder()
+                .label(disk.shown())
+                .xalign(0.0)
+                .selectable(true)
+                .wrap(true)
+                .css_classes(["monospace", "dim-label"])
+                .build();
+            let why = gtk::Label::builder()
+                .label(reason.to_string())
+                .xalign(0.0)
+                .wrap(true)
+                .margin_start(12)
+                .build();
+            content.append(&path);
+            content.append(&why);
+        }
     }
     if !disks.is_empty() || !kept.is_empty() {
         dialog.set_extra_child(Some(&content));
