@@ -287,7 +287,7 @@ impl DomainPage {
         imp.xml.connect_saved(glib::clone!(
             #[weak(rename_to = page)]
             self,
-            move || page.reload(None)
+            move || page.reload_keeping_edits()
         ));
         imp.apply_button.connect_clicked(glib::clone!(
             #[weak(rename_to = page)]
@@ -427,7 +427,12 @@ impl DomainPage {
         let (model, live) = (reading.config.clone(), reading.live.clone());
         let mut shown = model.clone();
         if let Some((edited, conflicts)) = keep {
-            for field in changed_fields(&model, &edited) {
+            // The user's edits are what differs from what the page showed before, not from
+            // the new reading: a field only changed elsewhere shows its new value.
+            let before = imp.opened.borrow().as_ref().map(|o| o.model.clone());
+            let user_edits =
+                before.map_or_else(Vec::new, |before| changed_fields(&before, &edited));
+            for field in user_edits {
                 if !conflicts.contains(&field) {
                     field.copy(&edited, &mut shown);
                 }
