@@ -15,6 +15,8 @@ pub struct DomainReading {
     pub config: DomainModel,
     /// The running machine; `None` while shut off.
     pub live: Option<DomainModel>,
+    /// Its XML, for what the model does not hold (the device list).
+    pub live_xml: Option<String>,
     /// Whether `live` carries secrets (the VNC password) as the config does.
     pub live_secure: bool,
     /// What the host offers this domain; `None` where the driver cannot say (test://).
@@ -46,6 +48,7 @@ pub fn read_domain(session: &HostSession, uuid: &str) -> Result<DomainReading, B
         live: live_xml
             .as_deref()
             .and_then(|xml| DomainModel::from_xml(xml).ok()),
+        live_xml,
         config_xml,
         config,
         live_secure,

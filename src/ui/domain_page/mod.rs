@@ -1,11 +1,12 @@
 //! A virtual machine's details page, a window of its own one click from its console: its
-//! sections (Overview, Performance, CPU and Memory, Boot, Display, XML) down the side, one
+//! sections (Overview, Performance, CPU and Memory, Boot, Display, Devices, XML) down the side, one
 //! file each, with Apply and Revert for the whole page. Nothing is written before Apply; the
 //! writing (re-read, conflict check, saved config, then live) is `backend::domain::apply`,
 //! run on the host's worker. The XML section saves on its own, after showing the diff.
 
 mod boot;
 mod cpu_memory;
+mod devices;
 mod display;
 mod graph;
 mod guest_agent;
@@ -35,6 +36,7 @@ use crate::model::domain::state_label;
 use crate::model::{Domain, Host};
 use boot::BootSection;
 use cpu_memory::CpuMemorySection;
+use devices::DevicesSection;
 use display::DisplaySection;
 use guest_agent::GuestAgentSection;
 use overview::OverviewSection;
@@ -104,6 +106,8 @@ mod imp {
         #[template_child]
         pub(super) display: TemplateChild<DisplaySection>,
         #[template_child]
+        pub(super) devices: TemplateChild<DevicesSection>,
+        #[template_child]
         pub(super) xml: TemplateChild<XmlSection>,
         pub(super) domain: RefCell<Option<Domain>>,
         pub(super) opened: RefCell<Option<Opened>>,
@@ -129,6 +133,7 @@ mod imp {
             CpuMemorySection::ensure_type();
             BootSection::ensure_type();
             DisplaySection::ensure_type();
+            DevicesSection::ensure_type();
             XmlSection::ensure_type();
             klass.bind_template();
         }
@@ -195,6 +200,7 @@ impl DomainPage {
         page.imp().performance.follow(domain);
         page.imp().guest_agent.follow(domain);
         page.imp().xml.set_domain(domain);
+        page.imp().devices.set_domain(domain);
         page.reload(None);
         page
     }
@@ -284,6 +290,11 @@ impl DomainPage {
         imp.cpu_memory.connect_edited(edited.clone());
         imp.boot.connect_edited(edited.clone());
         imp.display.connect_edited(edited);
+        imp.devices.connect_changed(glib::clone!(
+            #[weak(rename_to = page)]
+            self,
+            move || page.reload_keeping_edits()
+        ));
         imp.xml.connect_saved(glib::clone!(
             #[weak(rename_to = page)]
             self,
@@ -445,6 +456,7 @@ impl DomainPage {
         });
         imp.shutdown_revealer.set_reveal_child(pending);
         imp.xml.show_xml(&reading.config_xml);
+        imp.devices.show_reading(&reading);
         // After a conflict the user's autostart choice stays, as their other edits do.
         let kept_autostart = keep_autostart.then(|| self.edited_autostart()).flatten();
         imp.opened.replace(Some(Opened {

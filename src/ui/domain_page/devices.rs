@@ -1,0 +1,54 @@
+//! The Devices section: every device of the machine, added, changed and removed live and
+//! in the saved config as libvirt allows (`backend::domain::device_list`, `device_apply`).
+//! Device changes apply at once from their own dialogs, not through the page's Apply.
+
+use adw::subclass::prelude::*;
+use gtk::glib;
+
+use crate::backend::domain::reading::DomainReading;
+use crate::model::Domain;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, gtk::CompositeTemplate)]
+    #[template(resource = "/io/github/hangarvm/Hangar/domain_page/devices.ui")]
+    pub struct DevicesSection {}
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for DevicesSection {
+        const NAME: &'static str = "HangarDevicesSection";
+        type Type = super::DevicesSection;
+        type ParentType = gtk::Box;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for DevicesSection {}
+    impl WidgetImpl for DevicesSection {}
+    impl BoxImpl for DevicesSection {}
+}
+
+glib::wrapper! {
+    pub struct DevicesSection(ObjectSubclass<imp::DevicesSection>)
+        @extends gtk::Widget, gtk::Box,
+        @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Orientable;
+}
+
+impl DevicesSection {
+    /// The domain whose devices are shown (changes run on its host's worker).
+    pub fn set_domain(&self, _domain: &Domain) {}
+
+    /// Shows the devices of the domain as just read (saved config and running machine).
+    pub fn show_reading(&self, _reading: &DomainReading) {}
+
+    /// Calls `changed` after a device was added, changed or removed, so the page reads the
+    /// domain again.
+    pub fn connect_changed(&self, _changed: impl Fn() + 'static) {}
+}
