@@ -52,9 +52,11 @@ lint:
 pot:
 	po/update-pot.sh
 
-# The README's screenshot: the demo host in a headless desktop.
+# The README's screenshots: the demo host and a machine's details page in a headless desktop.
 screenshot: build
 	TESTBED_SERVICES=desktop tests/testbed/run.sh tools/screenshot.sh data/screenshots/main-window.png --demo
+	SCREENSHOT_WINDOW='win11-desktop — Details' TESTBED_SERVICES=desktop tests/testbed/run.sh \
+		tools/screenshot.sh data/screenshots/details-page.png --demo --show-domain-editor win11-desktop
 
 clean:
 	$(CARGO) clean

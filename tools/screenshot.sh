@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage (inside tests/testbed/run.sh's desktop): tools/screenshot.sh OUT.png [HANGAR ARGS...]
 # Starts Hangar, waits until its window is drawn, saves the window alone, stops Hangar by PID.
+# SCREENSHOT_WINDOW names the window to save when Hangar opens several (a details page).
 set -euo pipefail
 out=$1
 shift
@@ -10,7 +11,7 @@ app=$!
 trap 'kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true' EXIT
 window=""
 for _ in $(seq 100); do
-  window=$(xdotool search --onlyvisible --pid "$app" 2>/dev/null | head -n1 || true)
+  window=$(xdotool search --all --onlyvisible --pid "$app" --name "${SCREENSHOT_WINDOW:-.}" 2>/dev/null | head -n1 || true)
   [[ -n $window ]] && break
   sleep 0.1
 done
