@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use gettextrs::gettext;
+use gettextrs::{gettext, ngettext};
 use gtk::glib;
 
 use super::graph::{nice_top, GraphData, PerformanceGraph};
@@ -180,15 +180,15 @@ impl PerformanceSection {
         let latest = latest(history, Series::Cpu);
         let text = match latest {
             Some(percent) => {
-                let vcpus_text = vcpus.to_string();
                 // xgettext:no-c-format
-                gettext_f(
+                let words = ngettext(
+                    "{percent} % of {count} vCPU",
                     "{percent} % of {count} vCPUs",
-                    &[
-                        ("percent", &format!("{percent:.1}")),
-                        ("count", &vcpus_text),
-                    ],
-                )
+                    vcpus,
+                );
+                words
+                    .replace("{percent}", &format!("{percent:.1}"))
+                    .replace("{count}", &vcpus.to_string())
             }
             None => gettext("Measuring…"),
         };
