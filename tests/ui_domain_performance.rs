@@ -111,6 +111,25 @@ fn a_running_guests_performance_is_graphed_and_keeps_sampling() {
     std::thread::sleep(Duration::from_secs(10));
     let path = app.screenshot("domain-performance-running");
     println!("screenshot {}", path.display());
+    // The disk and network graphs are below the fold: scroll down to them for a second look.
+    let disk_area = app
+        .extents("Memory usage")
+        .expect("the memory graph is on screen");
+    let (x, y) = (disk_area.x + 40, disk_area.y + 20);
+    let scrolled = std::process::Command::new("xdotool")
+        .args(["mousemove", &x.to_string(), &y.to_string()])
+        .args(["click", "--repeat", "10", "5"])
+        .status()
+        .expect("run xdotool");
+    assert!(scrolled.success(), "could not scroll the section");
+    std::thread::sleep(Duration::from_secs(1));
+    let path = app.screenshot("domain-performance-running-scrolled");
+    println!("screenshot {}", path.display());
+    let back = std::process::Command::new("xdotool")
+        .args(["click", "--repeat", "10", "4"])
+        .status()
+        .expect("run xdotool");
+    assert!(back.success(), "could not scroll the section back");
     println!("memory {memory:?}\ndisk {disk:?}\nnetwork {net:?}");
     for graph in GRAPHS {
         assert!(
@@ -185,4 +204,22 @@ fn the_demo_host_says_it_has_no_cpu_time() {
     let path = app.screenshot("domain-performance-demo");
     println!("screenshot {}", path.display());
     said.expect("the demo host's missing CPU time is said");
+}
+
+/// A shut-off machine has no figures: one sentence says when there will be.
+#[test]
+fn a_shut_off_machine_says_when_statistics_show() {
+    let Some((app, _turn)) =
+        RunningApp::start(&["--demo", "--show-domain-editor", "backup-restic"])
+    else {
+        return;
+    };
+    open_performance(&app);
+    let said = app.wait_for_names(
+        30,
+        &["Statistics are shown while the virtual machine runs."],
+    );
+    let path = app.screenshot("domain-performance-shut-off");
+    println!("screenshot {}", path.display());
+    said.expect("the shut-off machine's section says when statistics show");
 }
