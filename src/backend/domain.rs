@@ -84,6 +84,9 @@ pub struct DomainSummary {
 /// `None` where the host does not report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IoCounters {
+    /// How many disks and network cards the counters cover.
+    pub disks: Option<u64>,
+    pub nics: Option<u64>,
     pub disk_read: Option<u64>,
     pub disk_write: Option<u64>,
     pub net_rx: Option<u64>,
@@ -108,6 +111,8 @@ impl DomainSummary {
             disk_bytes: sum_counters(stats, "block", &["rd.bytes", "wr.bytes"]),
             net_bytes: sum_counters(stats, "net", &["rx.bytes", "tx.bytes"]),
             io: IoCounters {
+                disks: stats.get_u64("block.count"),
+                nics: stats.get_u64("net.count"),
                 disk_read: sum_counters(stats, "block", &["rd.bytes"]),
                 disk_write: sum_counters(stats, "block", &["wr.bytes"]),
                 net_rx: sum_counters(stats, "net", &["rx.bytes"]),
@@ -219,6 +224,7 @@ mod tests {
         let summary = DomainSummary::from_stats(&stats);
         assert_eq!(summary.disk_bytes, Some(123));
         assert_eq!(summary.net_bytes, Some(15));
+        assert_eq!((summary.io.disks, summary.io.nics), (Some(2), Some(1)));
         assert_eq!(summary.io.disk_read, Some(103));
         assert_eq!(summary.io.disk_write, Some(20));
         assert_eq!(summary.io.net_rx, Some(7));

@@ -83,6 +83,8 @@ pub struct DomainHistory {
     samples: VecDeque<Sample>,
     last: Option<Baseline>,
     memory_reported: bool,
+    /// Disks and network cards at the last refresh.
+    devices: [Option<u64>; 2],
 }
 
 impl DomainHistory {
@@ -92,6 +94,7 @@ impl DomainHistory {
             samples: VecDeque::new(),
             last: None,
             memory_reported: false,
+            devices: [None; 2],
         }
     }
 
@@ -100,6 +103,7 @@ impl DomainHistory {
     pub fn record(&mut self, summary: &DomainSummary, now: Instant) -> bool {
         let current = Baseline::of(summary, now);
         self.memory_reported = summary.memory_used_kib.is_some();
+        self.devices = [summary.io.disks, summary.io.nics];
         let Some(last) = self.last else {
             self.last = Some(current);
             return false;
@@ -178,6 +182,16 @@ impl DomainHistory {
         }
     }
 
+    /// How many devices (disks for the disk series, network cards for the network ones) the
+    /// host counted at the last refresh; `None` for CPU and memory or when it does not say.
+    pub fn device_count(&self, series: Series) -> Option<u64> {
+        match series {
+            Series::DiskRead | Series::DiskWrite => self.devices[0],
+            Series::NetRx | Series::NetTx => self.devices[1],
+            Series::Cpu | Series::Memory => None,
+        }
+    }
+
     /// `series` as (seconds before `now`, value) points, oldest first; gaps are `NaN`.
     pub fn points(&self, series: Series, now: Instant) -> Vec<(f32, f32)> {
         let now_seconds = now.saturating_duration_since(self.epoch).as_secs_f64();
@@ -213,6 +227,8 @@ mod tests {
             cpu_time_ns,
             memory_used_kib: Some(524_288),
             io: IoCounters {
+                disks: Some(1),
+                nics: Some(0),
                 disk_read: Some(disk_read),
                 disk_write: Some(0),
                 net_rx: None,
@@ -239,6 +255,9 @@ mod tests {
         assert_eq!(sample.value(Series::Memory), 524_288.0);
         assert!(history.reports(Series::NetTx));
         assert!(!history.reports(Series::NetRx));
+        assert_eq!(history.device_count(Series::DiskWrite), Some(1));
+        assert_eq!(history.device_count(Series::NetRx), Some(0));
+        assert_eq!(history.device_count(Series::Cpu), None);
         assert_eq!(
             history.points(Series::NetTx, later + Duration::from_secs(1)),
             vec![(1.0, 500.0)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use gettextrs::gettext;
+use gettextrs::{gettext, ngettext};
 use gtk::glib;
 
 use super::graph::{nice_top, GraphData, PerformanceGraph};
@@ -154,12 +154,18 @@ impl PerformanceSection {
         self.show_cpu(history, domain.vcpus(), now);
         self.show_memory(history, domain.memory_kib(), now);
         let disk = [gettext("Read"), gettext("Write")];
-        let not_reported = gettext("This host does not report disk throughput.");
+        let not_reported = [
+            gettext("This host does not report disk throughput."),
+            gettext("This virtual machine has no disks."),
+        ];
         let (graph, label) = (&*imp.disk_graph, &*imp.disk_label);
         let series = [Series::DiskRead, Series::DiskWrite];
         show_rates(history, series, &disk, &not_reported, (graph, label), now);
         let net = [gettext("Received"), gettext("Sent")];
-        let not_reported = gettext("This host does not report network throughput.");
+        let not_reported = [
+            gettext("This host does not report network throughput."),
+            gettext("This virtual machine has no network cards."),
+        ];
         let (graph, label) = (&*imp.net_graph, &*imp.net_label);
         let series = [Series::NetRx, Series::NetTx];
         show_rates(history, series, &net, &not_reported, (graph, label), now);
@@ -180,15 +186,15 @@ impl PerformanceSection {
         let latest = latest(history, Series::Cpu);
         let text = match latest {
             Some(percent) => {
-                let vcpus_text = vcpus.to_string();
                 // xgettext:no-c-format
-                gettext_f(
+                let words = ngettext(
+                    "{percent} % of {count} vCPU",
                     "{percent} % of {count} vCPUs",
-                    &[
-                        ("percent", &format!("{percent:.1}")),
-                        ("count", &vcpus_text),
-                    ],
-                )
+                    vcpus,
+                );
+                words
+                    .replace("{percent}", &format!("{percent:.1}"))
+                    .replace("{count}", &vcpus.to_string())
             }
             None => gettext("Measuring…"),
         };
@@ -258,13 +264,20 @@ fn show_rates(
     history: &DomainHistory,
     series: [Series; 2],
     names: &[String; 2],
-    not_reported: &str,
+    [not_reported, no_devices]: &[String; 2],
     (graph, label): (&PerformanceGraph, &gtk::Label),
     now: Instant,
 ) {
-    if !series.iter().any(|series| history.reports(*series)) {
+    let missing = if !series.iter().any(|series| history.reports(*series)) {
+        Some(not_reported)
+    } else if history.device_count(series[0]) == Some(0) {
+        Some(no_devices)
+    } else {
+        None
+    };
+    if let Some(sentence) = missing {
         graph.set_visible(false);
-        show_text(label, not_reported);
+        show_text(label, sentence);
         return;
     }
     graph.set_visible(true);
