@@ -186,8 +186,8 @@ impl PerformanceSection {
         let latest = latest(history, Series::Cpu);
         let text = match latest {
             Some(percent) => {
-                // xgettext:no-c-format
                 let words = ngettext(
+                    // xgettext:no-c-format
                     "{percent} % of {count} vCPU",
                     "{percent} % of {count} vCPUs",
                     vcpus,
