@@ -45,7 +45,7 @@ impl OwnDomain {
             })
             .collect();
         let file = std::env::temp_dir().join(format!("{name}-{}.xml", std::process::id()));
-        std::fs::write(&file, change(copy)).expect("write domain XML");
+        std::fs::write(&file, change(without_data_disk(&copy))).expect("write domain XML");
         common::admin_virsh(&["define", file.to_str().expect("path")]);
         let _ = std::fs::remove_file(&file);
         Self(name)
@@ -59,6 +59,18 @@ impl OwnDomain {
                 .output();
         }
     }
+}
+
+/// The guest's XML without its data disk: the running guest holds the image's write lock,
+/// so a copy that starts must not use it.
+fn without_data_disk(xml: &str) -> String {
+    let Some(start) = xml.find("<disk type='file' device='disk'>") else {
+        return xml.to_owned();
+    };
+    let end = xml[start..]
+        .find("</disk>")
+        .map_or(xml.len(), |offset| start + offset + "</disk>".len());
+    format!("{}{}", &xml[..start], &xml[end..])
 }
 
 impl Drop for OwnDomain {

@@ -74,19 +74,10 @@ fn boot_order_changed_on_the_page_is_saved_per_device_on_apply() {
     let guest = common::testbed_var("HANGAR_TEST_GUEST").expect("guest");
     let original_xml = common::admin_virsh(&["dumpxml", "--inactive", &guest]);
     let dir = scratch_dir();
-    let (disk, iso) = (dir.join("disk.img"), dir.join("debian.iso"));
-    std::fs::write(&disk, vec![0u8; 1 << 20]).expect("disk image");
+    // The guest's own data disk (vda) and a CD-ROM added here.
+    let iso = dir.join("debian.iso");
     std::fs::write(&iso, vec![0u8; 1 << 20]).expect("ISO image");
     let path = |p: &PathBuf| p.to_str().expect("UTF-8 path").to_owned();
-    common::admin_virsh(&[
-        "attach-disk",
-        &guest,
-        &path(&disk),
-        "vdb",
-        "--targetbus",
-        "virtio",
-        "--config",
-    ]);
     common::admin_virsh(&[
         "attach-disk",
         &guest,
@@ -146,7 +137,10 @@ fn change_boot_order(uri: &str, guest: &str) -> Result<(), String> {
     app.wait_for_names(60, &["Overview", "Apply"])
         .map_err(|error| format!("the details page did not open: {error}"))?;
     atspi(&["click", "--pid", &pid, "Hangar", "Boot"]);
-    let (disk, cdrom) = ("Disk vdb · disk.img", "CD-ROM sda · debian.iso");
+    let (disk, cdrom) = (
+        "Disk vda · hangar-guest-data.qcow2",
+        "CD-ROM sda · debian.iso",
+    );
     let shown = app.wait_for_names(
         30,
         &[
@@ -178,7 +172,7 @@ fn change_boot_order(uri: &str, guest: &str) -> Result<(), String> {
     click(&pid, "push button", "Apply");
     let wanted = (
         Vec::<String>::new(),
-        vec![("sda".to_owned(), 1), ("vdb".to_owned(), 2)],
+        vec![("sda".to_owned(), 1), ("vda".to_owned(), 2)],
     );
     let saved = common::wait_for(std::time::Duration::from_secs(20), || {
         (saved_boot_order(guest) == wanted).then_some(())
