@@ -149,7 +149,7 @@ pub fn libvirt_message(error: &BackendError) -> String {
         sys::VIR_ERR_OPERATION_UNSUPPORTED
         | sys::VIR_ERR_CONFIG_UNSUPPORTED
         | sys::VIR_ERR_NO_SUPPORT => gettext(
-            "This host’s libvirt or QEMU cannot do this for this machine’s snapshots. Shut the machine down and try again; for external snapshots, reverting and deleting need libvirt 9.7 or later on the host, otherwise delete the snapshot together with its children or update libvirt.",
+            "This host’s libvirt or QEMU cannot do this for this machine’s snapshots. Shut the machine down and try again; external snapshots can be reverted and deleted only with libvirt 9.7 or later on the host, so update libvirt there if it is older.",
         ),
         sys::VIR_ERR_OPERATION_INVALID => gettext(
             "The machine is not in a state that allows this now (a job may be running, or it is starting or stopping); wait a moment and try again.",
@@ -167,7 +167,12 @@ pub fn libvirt_message(error: &BackendError) -> String {
             "Check the free space in the machine’s storage pool and the host’s libvirt log (journalctl -u libvirtd or virtqemud), then try again.",
         ),
     };
-    format!("{} {advice}", error.detail.trim_end())
+    let words = error.detail.trim_end();
+    if words.ends_with(['.', '!', '?', '。']) {
+        format!("{words} {advice}")
+    } else {
+        format!("{words}. {advice}")
+    }
 }
 
 /// One snapshot's XML (`virDomainSnapshotGetXMLDesc`) read for the list; `current` is asked
@@ -522,19 +527,57 @@ pub fn snapshot_then_revert(
 }
 
 /// Deletes snapshot `name`, and with `children` every snapshot taken on top of it.
+///
+/// libvirt deletes external snapshots only one at a time (it refuses
+/// `VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN` for them), so a subtree holding one is deleted
+/// newest first, each merged into its parent's files by libvirt.
 pub fn delete_snapshot(
     session: &HostSession,
     uuid: &str,
     name: &str,
     children: bool,
 ) -> Result<(), SnapshotError> {
-    let flags = if children {
-        sys::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN
-    } else {
-        0
+    let snapshot = lookup(session, uuid, name)?;
+    if !children {
+        snapshot.delete(0)?;
+        return Ok(());
+    }
+    let tree = list_snapshots(session, uuid)?;
+    let Some(node) = find_node(&tree, name) else {
+        snapshot.delete(sys::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN)?;
+        return Ok(());
     };
-    lookup(session, uuid, name)?.delete(flags)?;
+    let mut order = Vec::new();
+    newest_first(node, &mut order);
+    if order
+        .iter()
+        .all(|(_, mode)| *mode == SnapshotMode::Internal)
+    {
+        snapshot.delete(sys::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN)?;
+        return Ok(());
+    }
+    for (each, _) in order {
+        lookup(session, uuid, &each)?.delete(0)?;
+    }
     Ok(())
+}
+
+fn find_node<'a>(nodes: &'a [SnapshotNode], name: &str) -> Option<&'a SnapshotNode> {
+    nodes.iter().find_map(|node| {
+        if node.info.name == name {
+            Some(node)
+        } else {
+            find_node(&node.children, name)
+        }
+    })
+}
+
+/// The subtree's snapshots, children before their parent, newest child first.
+fn newest_first(node: &SnapshotNode, order: &mut Vec<(String, SnapshotMode)>) {
+    for child in node.children.iter().rev() {
+        newest_first(child, order);
+    }
+    order.push((node.info.name.clone(), node.info.mode));
 }
 
 #[cfg(test)]

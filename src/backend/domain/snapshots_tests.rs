@@ -141,4 +141,5 @@ fn libvirt_errors_keep_libvirts_words_and_add_what_to_do() {
         "{text}"
     );
     assert!(text.contains("libvirt 9.7 or later"), "{text}");
+    assert!(text.contains("supported. This host"), "{text}");
 }
