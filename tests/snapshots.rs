@@ -8,8 +8,9 @@
 mod common;
 
 use hangar::backend::domain::snapshots::{
-    create_snapshot, delete_snapshot, list_snapshots, plan_for, revert_snapshot, NewSnapshot,
-    PlanError, RevertState, SnapshotError, SnapshotMode, SnapshotNode,
+    create_snapshot, delete_snapshot, list_snapshots, plan_for, revert_snapshot,
+    snapshot_then_revert, NewSnapshot, PlanError, RevertState, SnapshotError, SnapshotMode,
+    SnapshotNode,
 };
 use hangar::backend::libvirt::session::HostSession;
 
@@ -42,7 +43,8 @@ struct OwnDomain {
 }
 
 impl OwnDomain {
-    fn define(name: &'static str, format: &str, os: &str) -> Self {
+    /// `os` is called after leftovers of an earlier run are removed (it may create files).
+    fn define(name: &'static str, format: &str, os: impl FnOnce() -> String) -> Self {
         let pool = common::testbed_var("HANGAR_TEST_POOL").expect("pool");
         let pool_dir = common::testbed_var("HANGAR_TEST_POOL_DIR").expect("pool dir");
         let own = Self {
@@ -52,6 +54,7 @@ impl OwnDomain {
             pool_dir,
         };
         own.remove();
+        let os = os();
         common::admin_virsh(&[
             "vol-create-as",
             &own.pool,
@@ -165,11 +168,9 @@ fn internal_snapshots_of_a_qcow2_machine_revert_and_delete() {
     let Some(login) = common::sasl_login() else {
         return;
     };
-    let own = OwnDomain::define(
-        "hangar-snapshot-qcow2",
-        "qcow2",
-        "<os><type arch='x86_64'>hvm</type></os>",
-    );
+    let own = OwnDomain::define("hangar-snapshot-qcow2", "qcow2", || {
+        "<os><type arch='x86_64'>hvm</type></os>".to_owned()
+    });
     common::admin_virsh(&["start", own.name]);
     let session = open_session(&login);
     let uuid = own.uuid();
@@ -232,9 +233,32 @@ fn internal_snapshots_of_a_qcow2_machine_revert_and_delete() {
     assert_eq!(own.state(), "running", "virsh domstate after the revert");
     assert_eq!(own.current(), "first");
 
+    // QEMU names the job after an internal snapshot of a running machine: no spaces.
+    let spaced =
+        create_snapshot(&session, &uuid, &request("before revert", true)).expect_err("spaces");
+    assert!(matches!(spaced, SnapshotError::BadName(_)), "{spaced}");
+    println!("a name with a space: {spaced}");
+
+    // "Snapshot the current state first", then revert again.
+    let kept = snapshot_then_revert(
+        &session,
+        &uuid,
+        &request("before-revert", true),
+        "first",
+        RevertState::AsSaved,
+    )
+    .expect("snapshot then revert");
+    assert_eq!(kept.mode, SnapshotMode::Internal);
+    assert_eq!(
+        own.snapshot_names(),
+        ["before-revert", "first", "second", "third"]
+    );
+    assert_eq!(own.current(), "first");
+    assert_eq!(own.state(), "running");
+
     // Delete one, then one with its children.
     delete_snapshot(&session, &uuid, "third", false).expect("delete one");
-    assert_eq!(own.snapshot_names(), ["first", "second"]);
+    assert_eq!(own.snapshot_names(), ["before-revert", "first", "second"]);
     delete_snapshot(&session, &uuid, "first", true).expect("delete with children");
     assert!(
         own.snapshot_names().is_empty(),
@@ -256,11 +280,9 @@ fn external_snapshots_of_a_raw_disk_machine() {
     let Some(login) = common::sasl_login() else {
         return;
     };
-    let own = OwnDomain::define(
-        "hangar-snapshot-raw",
-        "raw",
-        "<os><type arch='x86_64'>hvm</type></os>",
-    );
+    let own = OwnDomain::define("hangar-snapshot-raw", "raw", || {
+        "<os><type arch='x86_64'>hvm</type></os>".to_owned()
+    });
     common::admin_virsh(&["start", own.name]);
     let session = open_session(&login);
     let uuid = own.uuid();
@@ -296,31 +318,107 @@ fn external_snapshots_of_a_raw_disk_machine() {
     );
     assert_eq!(own.state(), "running");
     let blk = common::admin_virsh(&["domblklist", own.name]);
-    println!("after deleting the external snapshots: {blk}");
+    assert!(
+        blk.contains(&own.volume),
+        "the overlays are merged back: {blk}"
+    );
 }
 
+/// The `<os>` of a UEFI machine with its NVRAM in `format` (a file made here) and ACPI.
+fn uefi_os(name: &str, code: &str, format: &str) -> String {
+    let pool_dir = common::testbed_var("HANGAR_TEST_POOL_DIR").expect("pool dir");
+    let vars = format!("{pool_dir}/{name}.vars.{format}");
+    let made = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", format, &vars, "528K"])
+        .status()
+        .expect("qemu-img");
+    assert!(made.success(), "qemu-img create {vars}");
+    format!(
+        "<os><type arch='x86_64' machine='q35'>hvm</type>\
+         <loader readonly='yes' type='pflash'>{code}</loader>\
+         <nvram format='{format}'>{vars}</nvram></os><features><acpi/></features>"
+    )
+}
+
+/// Shut-off UEFI machines need no firmware file: with a qcow2 NVRAM libvirt (≥ 10.10)
+/// snapshots it internally, NVRAM included; with a raw NVRAM the snapshot is external.
 #[test]
-fn a_uefi_machines_snapshot() {
+fn a_shut_off_uefi_machines_snapshot_path_follows_its_nvram() {
+    let Some(login) = common::sasl_login() else {
+        return;
+    };
+    let session = open_session(&login);
+    let code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+
+    let name = "hangar-snapshot-uefi-q";
+    let own = OwnDomain::define(name, "qcow2", || uefi_os(name, code, "qcow2"));
+    let uuid = own.uuid();
+    let plan = plan_for(&session, &uuid, false).expect("plan");
+    println!(
+        "UEFI, qcow2 NVRAM, shut off: {:?} — {}",
+        plan.mode, plan.reason
+    );
+    assert_eq!(plan.mode, SnapshotMode::Internal);
+    create_snapshot(&session, &uuid, &request("uefi", false)).expect("internal UEFI snapshot");
+    let vars = format!("{}/{name}.vars.qcow2", own.pool_dir);
+    let inside = std::process::Command::new("qemu-img")
+        .args(["snapshot", "-l", "-U", &vars])
+        .output()
+        .expect("qemu-img");
+    let inside = String::from_utf8_lossy(&inside.stdout);
+    assert!(
+        inside.contains("uefi"),
+        "the NVRAM holds the snapshot too: {inside}"
+    );
+    revert_snapshot(&session, &uuid, "uefi", RevertState::AsSaved).expect("revert");
+    delete_snapshot(&session, &uuid, "uefi", false).expect("delete");
+    assert!(own.snapshot_names().is_empty());
+    drop(own);
+
+    let name = "hangar-snapshot-uefi-r";
+    let own = OwnDomain::define(name, "qcow2", || uefi_os(name, code, "raw"));
+    let uuid = own.uuid();
+    let plan = plan_for(&session, &uuid, false).expect("plan");
+    println!(
+        "UEFI, raw NVRAM, shut off: {:?} — {}",
+        plan.mode, plan.reason
+    );
+    assert_eq!(plan.mode, SnapshotMode::External);
+    assert!(plan.reason.contains("NVRAM"), "{}", plan.reason);
+    create_snapshot(&session, &uuid, &request("uefi", false)).expect("external UEFI snapshot");
+    let tree = list_snapshots(&session, &uuid).expect("list");
+    assert_eq!(tree[0].info.mode, SnapshotMode::External);
+    assert_eq!(own.snapshot_names(), ["uefi"]);
+    // Deleting an external snapshot of a shut-off machine starts QEMU (paused) to merge the
+    // overlay, which needs the firmware file: only with OVMF installed.
+    if std::path::Path::new(code).exists() {
+        delete_snapshot(&session, &uuid, "uefi", false).expect("delete external");
+        assert!(own.snapshot_names().is_empty());
+    } else if let Err(refusal) = delete_snapshot(&session, &uuid, "uefi", false) {
+        println!("deleting it without OVMF fails in libvirt's words: {refusal}");
+    }
+}
+
+/// A running UEFI machine's snapshot with memory needs OVMF to start it.
+#[test]
+fn a_running_uefi_machines_snapshot() {
     let Some(login) = common::sasl_login() else {
         return;
     };
     let code = [
-        "/usr/share/OVMF/OVMF_CODE.fd",
         "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "/usr/share/OVMF/OVMF_CODE.fd",
     ]
     .into_iter()
     .find(|path| std::path::Path::new(path).exists());
     let Some(code) = code else {
         println!(
-            "UEFI snapshot skipped: OVMF is not installed on the test bed (no /usr/share/OVMF), so no UEFI machine can start"
+            "running UEFI snapshot skipped: OVMF is not installed on the test bed (no /usr/share/OVMF), so no UEFI machine can start"
         );
         return;
     };
-    let os = format!(
-        "<os><type arch='x86_64' machine='q35'>hvm</type>\
-         <loader readonly='yes' type='pflash'>{code}</loader></os>"
-    );
-    let own = OwnDomain::define("hangar-snapshot-uefi", "qcow2", &os);
+    let name = "hangar-snapshot-uefi";
+    let own = OwnDomain::define(name, "qcow2", || uefi_os(name, code, "qcow2"));
     common::admin_virsh(&["start", own.name]);
     let session = open_session(&login);
     let uuid = own.uuid();
@@ -329,11 +427,10 @@ fn a_uefi_machines_snapshot() {
         "UEFI machine, with memory: {:?} — {}",
         plan.mode, plan.reason
     );
-    match create_snapshot(&session, &uuid, &request("uefi", true)) {
-        Ok(taken) => {
-            println!("UEFI snapshot taken on the {:?} path", taken.mode);
-            assert_eq!(own.snapshot_names(), ["uefi"]);
-        }
-        Err(refusal) => panic!("UEFI snapshot ({:?}) failed: {refusal}", plan.mode),
-    }
+    let taken = create_snapshot(&session, &uuid, &request("uefi", true))
+        .unwrap_or_else(|refusal| panic!("UEFI snapshot ({:?}) failed: {refusal}", plan.mode));
+    println!("running UEFI snapshot taken on the {:?} path", taken.mode);
+    assert_eq!(own.snapshot_names(), ["uefi"]);
+    revert_snapshot(&session, &uuid, "uefi", RevertState::AsSaved).expect("revert");
+    assert_eq!(own.state(), "running");
 }

@@ -194,6 +194,21 @@ pub fn plan_snapshot(input: &PlanInput) -> Result<SnapshotPlan, PlanError> {
     }
 }
 
+/// Why `name` cannot name this snapshot, beyond libvirt's general name rules: libvirt runs
+/// an internal snapshot of a running machine as a QEMU job named after the snapshot, and
+/// QEMU takes only ids that start with a letter and hold letters, digits, “-”, “.” and “_”.
+pub fn qemu_name_problem(plan: &SnapshotPlan, running: bool, name: &str) -> Option<String> {
+    if plan.mode != SnapshotMode::Internal || !running {
+        return None;
+    }
+    let mut chars = name.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    (!well_formed).then(|| {
+        gettext("An internal snapshot of a running machine needs a name that starts with a letter and has only letters, digits, “-”, “.” and “_” (no spaces), because QEMU names its job after it.")
+    })
+}
+
 /// `virDomainSnapshotCreateXML` flags for the plan; `quiesce` when a guest agent answers.
 pub fn create_flags(plan: &SnapshotPlan, running: bool, agent: bool) -> u32 {
     let mut flags = sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC;

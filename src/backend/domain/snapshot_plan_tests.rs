@@ -153,3 +153,20 @@ fn space_is_the_memory_plus_a_margin_and_a_refusal_names_both_numbers() {
     );
     assert_eq!(check_space("default", needed, 2 << 30), Ok(()));
 }
+
+#[test]
+fn internal_snapshots_of_a_running_machine_need_qemu_ids_as_names() {
+    let plan = plan_snapshot(&input(vec![disk("vda", Some("qcow2"))])).expect("plan");
+    assert_eq!(qemu_name_problem(&plan, true, "before-upgrade_1.2"), None);
+    for bad in ["before upgrade", "1st", "über", ""] {
+        let problem = qemu_name_problem(&plan, true, bad).expect(bad);
+        assert!(problem.contains("no spaces"), "{problem}");
+    }
+    // Shut off (qemu-img) or external, any libvirt name goes.
+    assert_eq!(qemu_name_problem(&plan, false, "before upgrade"), None);
+    let external = SnapshotPlan {
+        mode: SnapshotMode::External,
+        ..plan
+    };
+    assert_eq!(qemu_name_problem(&external, true, "before upgrade"), None);
+}

@@ -13,7 +13,8 @@ use virt::sys;
 
 use super::model::{child, DomainModel, Firmware};
 use super::snapshot_plan::{
-    check_space, create_flags, plan_snapshot, space_needed, PlanInput, SnapshotDisk,
+    check_space, create_flags, plan_snapshot, qemu_name_problem, space_needed, PlanInput,
+    SnapshotDisk,
 };
 pub use super::snapshot_plan::{PlanError, SnapshotMode, SnapshotPlan};
 use crate::backend::error::{BackendError, ErrorKind};
@@ -461,6 +462,9 @@ pub fn create_snapshot(
             "This virtual machine already has a snapshot named “{name}”. Choose another name.",
             &[("name", &request.name)],
         )));
+    }
+    if let Some(reason) = qemu_name_problem(&prepared.plan, prepared.running, &request.name) {
+        return Err(SnapshotError::BadName(reason));
     }
     check_pool_space(session, &prepared)?;
     let plan = &prepared.plan;
