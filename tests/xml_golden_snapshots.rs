@@ -110,6 +110,10 @@ fn snapshot_xml_matches_the_golden_files_and_libvirts_schema() {
                 .map(str::to_owned)
         };
         assert_eq!(text("name"), Some(spec.name.clone()), "{name}");
-        assert_eq!(text("description"), Some(spec.description.clone()), "{name}");
+        assert_eq!(
+            text("description"),
+            Some(spec.description.clone()),
+            "{name}"
+        );
     }
 }

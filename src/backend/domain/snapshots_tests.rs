@@ -95,7 +95,7 @@ fn the_existing_mode_is_external_if_any_snapshot_is() {
     .expect("parse");
     assert_eq!(existing_mode(&[]), None);
     assert_eq!(
-        existing_mode(&[internal.clone()]),
+        existing_mode(std::slice::from_ref(&internal)),
         Some(SnapshotMode::Internal)
     );
     assert_eq!(
