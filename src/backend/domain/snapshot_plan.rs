@@ -209,6 +209,28 @@ pub fn qemu_name_problem(plan: &SnapshotPlan, running: bool, name: &str) -> Opti
     })
 }
 
+/// A name to suggest for a new snapshot taken at `unix_seconds` (UTC), valid for every
+/// mode: `snapshot-2026-12-08-0244`; `prefix` must itself be such a name (`before-revert`).
+pub fn suggested_name(prefix: &str, unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let minutes = unix_seconds.rem_euclid(86_400) / 60;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{prefix}-{year:04}-{month:02}-{day:02}-{:02}{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 /// `virDomainSnapshotCreateXML` flags for the plan; `quiesce` when a guest agent answers.
 pub fn create_flags(plan: &SnapshotPlan, running: bool, agent: bool) -> u32 {
     let mut flags = sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC;

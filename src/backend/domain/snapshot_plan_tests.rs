@@ -170,3 +170,14 @@ fn internal_snapshots_of_a_running_machine_need_qemu_ids_as_names() {
     };
     assert_eq!(qemu_name_problem(&external, true, "before upgrade"), None);
 }
+
+#[test]
+fn suggested_names_carry_the_utc_time_and_suit_qemu() {
+    assert_eq!(suggested_name("snapshot", 0), "snapshot-1970-01-01-0000");
+    // 2026-12-09 02:44:10 UTC (date -u -d @1796784250).
+    let name = suggested_name("before-revert", 1_796_784_250);
+    assert_eq!(name, "before-revert-2026-12-09-0244");
+    let plan = plan_snapshot(&input(vec![disk("vda", Some("qcow2"))])).expect("plan");
+    assert_eq!(qemu_name_problem(&plan, true, &name), None);
+    assert_eq!(suggested_name("s", 951_782_400), "s-2000-02-29-0000");
+}
