@@ -17,6 +17,9 @@ pub mod model;
 #[cfg(test)]
 mod model_tests;
 pub mod reading;
+pub mod snapshot_error;
+pub mod snapshot_plan;
+pub mod snapshots;
 pub mod xml_diff;
 pub mod xml_editor;
 

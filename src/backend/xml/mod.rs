@@ -14,6 +14,7 @@ pub mod domain;
 pub mod domain_edit;
 pub mod network;
 pub mod pool;
+pub mod snapshot;
 pub(crate) mod splice;
 pub mod volume;
 
