@@ -1,8 +1,9 @@
 //! A virtual machine's details page, a window of its own one click from its console: its
-//! sections (Overview, Performance, CPU and Memory, Boot, Display, Devices, XML) down the side, one
-//! file each, with Apply and Revert for the whole page. Nothing is written before Apply; the
-//! writing (re-read, conflict check, saved config, then live) is `backend::domain::apply`,
-//! run on the host's worker. The XML section saves on its own, after showing the diff.
+//! sections (Overview, Performance, CPU and Memory, Boot, Display, Devices, Snapshots, XML)
+//! down the side, one file each, with Apply and Revert for the whole page. Nothing is
+//! written before Apply; the writing (re-read, conflict check, saved config, then live) is
+//! `backend::domain::apply`, run on the host's worker. The XML, Devices and Snapshots
+//! sections act on their own, each after showing or asking what it will do.
 
 mod boot;
 mod cpu_memory;
@@ -12,6 +13,7 @@ mod graph;
 mod guest_agent;
 mod overview;
 mod performance;
+mod snapshots;
 mod xml;
 mod xml_review;
 
@@ -41,6 +43,7 @@ use display::DisplaySection;
 use guest_agent::GuestAgentSection;
 use overview::OverviewSection;
 use performance::PerformanceSection;
+use snapshots::SnapshotsSection;
 use xml::XmlSection;
 
 /// What every section shows: the saved config (with the user's kept edits), the running
@@ -108,6 +111,8 @@ mod imp {
         #[template_child]
         pub(super) devices: TemplateChild<DevicesSection>,
         #[template_child]
+        pub(super) snapshots: TemplateChild<SnapshotsSection>,
+        #[template_child]
         pub(super) xml: TemplateChild<XmlSection>,
         pub(super) domain: RefCell<Option<Domain>>,
         pub(super) opened: RefCell<Option<Opened>>,
@@ -134,6 +139,7 @@ mod imp {
             BootSection::ensure_type();
             DisplaySection::ensure_type();
             DevicesSection::ensure_type();
+            SnapshotsSection::ensure_type();
             XmlSection::ensure_type();
             klass.bind_template();
         }
@@ -201,6 +207,7 @@ impl DomainPage {
         page.imp().guest_agent.follow(domain);
         page.imp().xml.set_domain(domain);
         page.imp().devices.set_domain(domain);
+        page.imp().snapshots.set_domain(domain);
         page.reload(None);
         page
     }
@@ -291,6 +298,11 @@ impl DomainPage {
         imp.boot.connect_edited(edited.clone());
         imp.display.connect_edited(edited);
         imp.devices.connect_changed(glib::clone!(
+            #[weak(rename_to = page)]
+            self,
+            move || page.reload_keeping_edits()
+        ));
+        imp.snapshots.connect_changed(glib::clone!(
             #[weak(rename_to = page)]
             self,
             move || page.reload_keeping_edits()
@@ -457,6 +469,7 @@ impl DomainPage {
         imp.shutdown_revealer.set_reveal_child(pending);
         imp.xml.show_xml(&reading.config_xml);
         imp.devices.show_reading(&reading);
+        imp.snapshots.show_reading(&reading);
         // After a conflict the user's autostart choice stays, as their other edits do.
         let kept_autostart = keep_autostart.then(|| self.edited_autostart()).flatten();
         imp.opened.replace(Some(Opened {
