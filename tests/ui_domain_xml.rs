@@ -107,6 +107,18 @@ fn xml_edits_are_validated_checked_against_outside_changes_and_saved() {
     std::fs::write(&path, &original).expect("write the original XML");
     common::admin_virsh(&["define", path.to_str().expect("path")]);
     let _ = std::fs::remove_file(&path);
+    // The title the page applied went live too; the list shows the live one.
+    let title = roxmltree::Document::parse(&original)
+        .ok()
+        .and_then(|document| {
+            let title = document
+                .root_element()
+                .children()
+                .find(|node| node.has_tag_name("title"))?;
+            title.text().map(str::to_owned)
+        })
+        .unwrap_or_default();
+    common::admin_virsh(&["desc", &guest, "--live", "--title", &title]);
     if let Err(problem) = result {
         panic!("{problem}\n{}", app.log());
     }
