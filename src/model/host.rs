@@ -191,6 +191,10 @@ impl Host {
     }
 
     fn login_settings(&self) -> LoginSettings {
+        self.login_settings_with(TypedPassword::new(self.imp().typed_password.take()))
+    }
+
+    fn login_settings_with(&self, typed_password: TypedPassword) -> LoginSettings {
         let address = uri::ConnectionUri::parse(&self.uri()).ok();
         let saved = self.saved();
         let username = saved
@@ -204,8 +208,16 @@ impl Host {
             username,
             remember_password: saved.is_some_and(|saved| saved.remember_password),
             host_name: self.name(),
-            typed_password: TypedPassword::new(self.imp().typed_password.take()),
+            typed_password,
         }
+    }
+
+    /// The login a job's own connection uses: the saved user name and keyring password,
+    /// never a password typed for the worker's next attempt (a job does not ask).
+    pub fn job_login_settings(&self) -> LoginSettings {
+        let mut settings = self.login_settings_with(TypedPassword::default());
+        settings.host_name = self.name();
+        settings
     }
 
     /// The host's domains; always present after construction.

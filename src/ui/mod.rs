@@ -12,6 +12,7 @@ mod domain_page;
 mod domain_row;
 mod host_row;
 mod host_summary;
+pub(crate) mod jobs_popover;
 mod new_network_dialog;
 mod new_pool_dialog;
 mod new_vm_wizard;
