@@ -94,7 +94,7 @@ impl JobContext<'_> {
         let due = self
             .last_report
             .get()
-            .is_none_or(|last| now.duration_since(last) >= REPORT_EVERY);
+            .map_or(true, |last| now.duration_since(last) >= REPORT_EVERY);
         if !due && done < total {
             return;
         }

@@ -199,12 +199,17 @@ impl NewVmWizard {
         self.imp().upload_job.replace(None);
         match item.outcome() {
             Some(JobOutcome::Finished(path)) => Ok(path),
-            Some(JobOutcome::Failed(reason)) => Err(BackendError::new(ErrorKind::InvalidInput, reason)),
+            Some(JobOutcome::Failed(reason)) => {
+                Err(BackendError::new(ErrorKind::InvalidInput, reason))
+            }
             Some(JobOutcome::Cancelled) | None => {
                 if let Some(cancelled) = self.imp().busy.borrow().as_ref() {
                     cancelled.store(true, Ordering::Relaxed);
                 }
-                Err(BackendError::new(ErrorKind::Other, gettext("the upload was cancelled")))
+                Err(BackendError::new(
+                    ErrorKind::Other,
+                    gettext("the upload was cancelled"),
+                ))
             }
         }
     }
