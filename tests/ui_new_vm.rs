@@ -298,7 +298,14 @@ fn a_cancelled_upload_leaves_nothing_and_keeps_the_answers() {
     atspi(&app, &["click", "Create"]);
     atspi(&app, &["wait-names", "20", "Uploading “big.iso” to “isos”"]);
     app.screenshot("new-vm-uploading");
-    atspi(&app, &["click", "Cancel Upload"]);
+    // The upload is a job: the main window's Jobs popover lists it with its speed, time left
+    // and a Cancel of its own, which the wizard follows.
+    let job = "Uploading big.iso to Test bed";
+    let cancel = format!("Cancel {job}");
+    atspi(&app, &["click", "Jobs"]);
+    atspi(&app, &["wait-names", "10", job, &cancel]);
+    app.screenshot("jobs-popover");
+    atspi(&app, &["click", &cancel]);
     atspi(
         &app,
         &[
