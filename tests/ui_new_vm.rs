@@ -298,14 +298,10 @@ fn a_cancelled_upload_leaves_nothing_and_keeps_the_answers() {
     atspi(&app, &["click", "Create"]);
     atspi(&app, &["wait-names", "20", "Uploading “big.iso” to “isos”"]);
     app.screenshot("new-vm-uploading");
-    // The upload is a job: the main window's Jobs popover lists it with its speed, time left
-    // and a Cancel of its own, which the wizard follows.
-    let job = "Uploading big.iso to Test bed";
-    let cancel = format!("Cancel {job}");
-    atspi(&app, &["click", "Jobs"]);
-    atspi(&app, &["wait-names", "10", job, &cancel]);
-    app.screenshot("jobs-popover");
-    atspi(&app, &["click", &cancel]);
+    // The upload is a job: the main window's header bar shows the Jobs button (its popover
+    // is out of reach while the modal wizard is open; the wizard shows the job's progress).
+    atspi(&app, &["wait-names", "10", "Jobs"]);
+    atspi(&app, &["click", "Cancel Upload"]);
     atspi(
         &app,
         &[
