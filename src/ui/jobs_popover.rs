@@ -70,10 +70,13 @@ impl Default for JobsPopover {
 
 /// A job's row: title, progress bar, speed and time left, Cancel.
 fn job_row(job: &JobItem) -> gtk::ListBoxRow {
+    // One line, shortened in the middle (file names keep their ends), the whole title in
+    // the tooltip: a wrapped label makes the popover measure its height for another width.
     let title = gtk::Label::builder()
         .label(job.title())
         .xalign(0.0)
-        .wrap(true)
+        .ellipsize(gtk::pango::EllipsizeMode::Middle)
+        .tooltip_text(job.title())
         .build();
     let bar = gtk::ProgressBar::new();
     bar.set_fraction(job.fraction());
