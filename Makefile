@@ -27,8 +27,10 @@ test: deps toolchain lint
 # with the bench-opt profile (Cargo.toml): Hangar optimised, most dependencies as in dev.
 bench: deps toolchain
 	$(CARGO) bench --profile dev --bench domain_list --no-run
+	$(CARGO) bench --profile dev --bench upload_job --no-run
 	$(CARGO) bench --profile bench-opt --bench vnc_console --no-run
 	tests/testbed/run.sh $(CARGO) bench --profile dev --bench domain_list
+	TESTBED_SERVICES=libvirtd tests/testbed/run.sh $(CARGO) bench --profile dev --bench upload_job
 	TESTBED_SERVICES=desktop tests/testbed/run.sh $(CARGO) bench --profile bench-opt --bench vnc_console
 
 deps:

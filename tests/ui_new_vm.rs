@@ -298,6 +298,9 @@ fn a_cancelled_upload_leaves_nothing_and_keeps_the_answers() {
     atspi(&app, &["click", "Create"]);
     atspi(&app, &["wait-names", "20", "Uploading “big.iso” to “isos”"]);
     app.screenshot("new-vm-uploading");
+    // The upload is a job: the main window's header bar shows the Jobs button (its popover
+    // is out of reach while the modal wizard is open; the wizard shows the job's progress).
+    atspi(&app, &["wait-names", "10", "Jobs"]);
     atspi(&app, &["click", "Cancel Upload"]);
     atspi(
         &app,

@@ -339,6 +339,19 @@ pub fn upload_iso(
             ),
         )
     })?;
+    upload_volume(session, local, pool_name, volume_name, progress, cancelled)
+}
+
+/// Uploads any local file into `pool` as a raw volume `volume_name`; on failure or cancel
+/// the partial volume is deleted. Returns the volume's path on the host.
+pub fn upload_volume(
+    session: &HostSession,
+    local: &Path,
+    pool_name: &str,
+    volume_name: &str,
+    progress: UploadProgress<'_>,
+    cancelled: &AtomicBool,
+) -> Result<String, BackendError> {
     let mut file = File::open(local).map_err(|error| io_error(local, &error))?;
     let size = file
         .metadata()

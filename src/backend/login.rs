@@ -29,6 +29,37 @@ pub struct LoginSettings {
     /// A password the user just typed (e.g. in the add-connection dialog), tried first and
     /// kept in the keyring only if the host accepts it and `remember_password` is set.
     pub typed_password: TypedPassword,
+    /// Where an accepted password that the keyring does not keep waits for the host's jobs,
+    /// which open connections of their own and never ask (see `SessionPassword`).
+    pub session_password: SessionPassword,
+}
+
+/// The user name and password the host accepted this run when the keyring does not hold
+/// them (not remembered, or no keyring): the worker's login puts them here, and a job's
+/// login of the same host reads them instead of asking. Cleared when the host rejects them.
+#[derive(Clone, Default)]
+pub struct SessionPassword(Arc<Mutex<Option<(String, Password)>>>);
+
+impl SessionPassword {
+    fn set(&self, value: Option<(String, Password)>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = value;
+    }
+
+    fn get(&self) -> Option<(String, Password)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for SessionPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            Some(_) => f.write_str(REDACTED),
+            None => f.write_str("None"),
+        }
+    }
 }
 
 /// A typed password on its way to the first login that uses it.
@@ -80,6 +111,7 @@ impl std::fmt::Debug for LoginSettings {
             .field("remember_password", &self.remember_password)
             .field("host_name", &self.host_name)
             .field("typed_password", &self.typed_password)
+            .field("session_password", &self.session_password)
             .finish_non_exhaustive()
     }
 }
@@ -218,6 +250,7 @@ impl Login {
     pub fn rejected(&mut self, error: &BackendError) {
         self.rejection = Some(error.user_message());
         self.accepted = None;
+        self.settings.session_password.set(None);
     }
 
     /// libvirt accepted the answers: keep or forget a typed password as the user chose, then
@@ -232,7 +265,11 @@ impl Login {
         self.settings.username = Some(typed.username.clone());
         if self.save_in_keyring(&typed) {
             self.accepted = None;
+            self.settings.session_password.set(None);
         } else {
+            self.settings
+                .session_password
+                .set(Some((typed.username.clone(), typed.password.clone())));
             self.accepted = Some(typed);
         }
     }
@@ -267,6 +304,9 @@ impl Login {
         if let Some(username) = &self.settings.username {
             return Some(username.clone());
         }
+        if let Some((username, _)) = self.settings.session_password.get() {
+            return Some(username);
+        }
         if let Some(default) = &request.default {
             return Some(default.clone());
         }
@@ -279,6 +319,10 @@ impl Login {
         }
         if let (Some(accepted), None) = (&self.accepted, &self.rejection) {
             return Some(accepted.password.clone());
+        }
+        if let (Some((_, password)), None) = (self.settings.session_password.get(), &self.rejection)
+        {
+            return Some(password);
         }
         if let Some(password) = self.settings.typed_password.take() {
             let typed = PromptAnswer {

@@ -16,7 +16,7 @@ use crate::backend::console::ConsoleTarget;
 use crate::backend::domain::{DomainSummary, HostInfo};
 use crate::backend::error::{BackendError, ErrorKind};
 use crate::backend::libvirt::session::HostSession;
-use crate::backend::login::{CredentialPrompt, LoginSettings, TypedPassword};
+use crate::backend::login::{CredentialPrompt, LoginSettings, SessionPassword, TypedPassword};
 use crate::backend::password::Password;
 use crate::backend::secrets;
 use crate::backend::storage::deletion::DiskVerdict;
@@ -77,6 +77,8 @@ mod imp {
         pub(super) prompts: RefCell<VecDeque<CredentialPrompt>>,
         pub(super) refresh_interval: Cell<Option<Duration>>,
         pub(super) typed_password: RefCell<Option<Password>>,
+        /// Shared with the worker's login; jobs log in with it (see `SessionPassword`).
+        pub(super) session_password: SessionPassword,
         pub(super) summary: RefCell<Option<HostSummary>>,
         pub(super) polling: Cell<bool>,
         /// Open pages that need the periodic refresh whatever the main window shows.
@@ -191,6 +193,10 @@ impl Host {
     }
 
     fn login_settings(&self) -> LoginSettings {
+        self.login_settings_with(TypedPassword::new(self.imp().typed_password.take()))
+    }
+
+    fn login_settings_with(&self, typed_password: TypedPassword) -> LoginSettings {
         let address = uri::ConnectionUri::parse(&self.uri()).ok();
         let saved = self.saved();
         let username = saved
@@ -204,8 +210,18 @@ impl Host {
             username,
             remember_password: saved.is_some_and(|saved| saved.remember_password),
             host_name: self.name(),
-            typed_password: TypedPassword::new(self.imp().typed_password.take()),
+            typed_password,
+            session_password: self.imp().session_password.clone(),
         }
+    }
+
+    /// The login a job's own connection uses: the saved user name and keyring password, or
+    /// what the worker's login was accepted with this run; never a password typed for the
+    /// worker's next attempt (a job does not ask).
+    pub fn job_login_settings(&self) -> LoginSettings {
+        let mut settings = self.login_settings_with(TypedPassword::default());
+        settings.host_name = self.name();
+        settings
     }
 
     /// The host's domains; always present after construction.

@@ -204,6 +204,8 @@ mod imp {
         pub(super) xml_edited: Cell<bool>,
         /// Set while the host creates the machine; stops an upload when set to true.
         pub(super) busy: RefCell<Option<Arc<AtomicBool>>>,
+        /// The upload job Create started, while it runs.
+        pub(super) upload_job: RefCell<Option<crate::model::JobItem>>,
         /// Each local file check gets a number; a late answer for an older one is dropped.
         pub(super) iso_check_serial: Cell<u64>,
         /// Kept alive until it answers; a native chooser is not owned by any widget.
@@ -256,6 +258,9 @@ mod imp {
             // instead, and let the failure show.
             if let Some(cancelled) = self.busy.borrow().as_ref() {
                 cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                if let Some(job) = self.upload_job.borrow().as_ref() {
+                    job.cancel();
+                }
                 return glib::Propagation::Stop;
             }
             self.parent_close_request()

@@ -7,6 +7,8 @@ use adw::subclass::prelude::*;
 use gettextrs::gettext;
 use gtk::{gio, glib};
 
+mod jobs;
+
 use super::{creation, domain_actions, DomainList, HostRow, HostSummaryPage};
 use crate::model::{Domain, Host, HostStatus};
 
@@ -32,6 +34,10 @@ pub(super) mod imp {
         pub(super) content_header: TemplateChild<adw::HeaderBar>,
         #[template_child]
         pub(super) back_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub(super) jobs_button: TemplateChild<gtk::MenuButton>,
+        /// The user agreed to close while jobs ran (they were cancelled).
+        pub(super) closing_with_jobs: Cell<bool>,
         #[template_child]
         pub(super) content_title: TemplateChild<adw::WindowTitle>,
         #[template_child]
@@ -103,6 +109,7 @@ pub(super) mod imp {
             window.follow_leaflet_folding();
             window.setup_domain_list();
             window.setup_host_selection();
+            window.setup_jobs();
             window.connect_showing_summary_notify(|window| window.show_content_page());
             window.show_content_page();
             crate::ui::a11y::name_controls(&*window);
@@ -118,6 +125,9 @@ pub(super) mod imp {
 
     impl WindowImpl for Window {
         fn close_request(&self) -> glib::Propagation {
+            if super::jobs::confirm_close(&self.obj()) {
+                return glib::Propagation::Stop;
+            }
             self.obj().save_window_size();
             self.parent_close_request()
         }

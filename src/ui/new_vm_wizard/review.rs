@@ -1,5 +1,5 @@
 //! The last page: a summary, the XML (editable), and Create, which uploads a local ISO
-//! with a progress bar (cancellable), then defines and starts the machine on the host.
+//! as a job (listed in the Jobs popover, its progress shown here, cancellable), then defines and starts the machine on the host.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 
 use super::NewVmWizard;
 use crate::backend::create::{self, NewVolume};
-use crate::backend::error::BackendError;
+use crate::backend::error::{BackendError, ErrorKind};
+use crate::backend::jobs::upload::{upload_work, UploadSpec};
 use crate::backend::libvirt::session::HostSession;
 use crate::backend::new_vm_form::{memory_label, source_label, NewVmForm, SourceKind, Upload};
 use crate::backend::xml::domain::{
@@ -21,8 +22,7 @@ use crate::backend::xml::domain::{
     StorageChoice,
 };
 use crate::i18n::gettext_f;
-
-const MIB: f64 = 1024.0 * 1024.0;
+use crate::model::{Host, JobItem, JobList, JobOutcome};
 
 /// What Create sends to the host's worker.
 struct CreateJob {
@@ -63,6 +63,9 @@ impl NewVmWizard {
                 if let Some(cancelled) = wizard.imp().busy.borrow().as_ref() {
                     cancelled.store(true, Ordering::Relaxed);
                     button.set_sensitive(false);
+                }
+                if let Some(job) = wizard.imp().upload_job.borrow().as_ref() {
+                    job.cancel();
                 }
             }
         ));
@@ -130,33 +133,85 @@ impl NewVmWizard {
         };
         let cancelled = Arc::new(AtomicBool::new(false));
         self.set_busy(Some(cancelled.clone()), job.upload.as_ref());
-        // Room for one report: the worker never waits, the bar shows the latest.
-        let (progress, reports) = async_channel::bounded::<(u64, u64)>(1);
         glib::spawn_future_local(glib::clone!(
             #[weak(rename_to = wizard)]
             self,
             async move {
-                while let Ok((sent, total)) = reports.recv().await {
-                    wizard.show_upload_progress(sent, total);
-                }
-            }
-        ));
-        glib::spawn_future_local(glib::clone!(
-            #[weak(rename_to = wizard)]
-            self,
-            async move {
-                let flag = cancelled.clone();
+                let uploaded = match &job.upload {
+                    Some(upload) => match wizard.upload_as_job(&host, upload).await {
+                        Ok(path) => Some(path),
+                        Err(error) => {
+                            wizard.finish(Err(error), cancelled.load(Ordering::Relaxed));
+                            return;
+                        }
+                    },
+                    None => None,
+                };
                 let result = host
-                    .run(move |session| {
-                        let report = |sent, total| {
-                            let _ = progress.try_send((sent, total));
-                        };
-                        create_on_host(session, &job, &report, &flag)
-                    })
+                    .run(move |session| create_on_host(session, &job, uploaded.as_deref()))
                     .await;
-                wizard.finish(result, cancelled.load(Ordering::Relaxed));
+                wizard.finish(result, false);
             }
         ));
+    }
+
+    /// Uploads the ISO as a job (its own connection, listed in the Jobs popover) while this
+    /// page shows its progress; the volume's path once it is there.
+    async fn upload_as_job(&self, host: &Host, upload: &Upload) -> Result<String, BackendError> {
+        let file = Path::new(&upload.local_path)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| upload.volume.clone());
+        let title = gettext_f(
+            "Uploading {file} to {host}",
+            &[("file", &file), ("host", &host.name())],
+        );
+        let spec = UploadSpec {
+            local: upload.local_path.clone().into(),
+            pool: upload.pool.clone(),
+            volume: upload.volume.clone(),
+            iso: true,
+        };
+        let item = JobList::get().start(host, &title, upload_work(spec));
+        self.imp().upload_job.replace(Some(item.clone()));
+        let (ended, end) = async_channel::bounded(1);
+        let handlers = [
+            item.connect_fraction_notify(glib::clone!(
+                #[weak(rename_to = wizard)]
+                self,
+                move |item| wizard.show_upload_progress(item)
+            )),
+            item.connect_status_notify(glib::clone!(
+                #[weak(rename_to = wizard)]
+                self,
+                move |item| wizard.show_upload_progress(item)
+            )),
+            item.connect_ended(move |_| {
+                let _ = ended.try_send(());
+            }),
+        ];
+        if item.outcome().is_none() {
+            let _ = end.recv().await;
+        }
+        for handler in handlers {
+            item.disconnect(handler);
+        }
+        self.imp().upload_job.replace(None);
+        match item.outcome() {
+            Some(JobOutcome::Finished(path)) => Ok(path),
+            Some(JobOutcome::Failed(reason)) => {
+                Err(BackendError::new(ErrorKind::InvalidInput, reason))
+            }
+            Some(JobOutcome::Cancelled) | None => {
+                if let Some(cancelled) = self.imp().busy.borrow().as_ref() {
+                    cancelled.store(true, Ordering::Relaxed);
+                }
+                Err(BackendError::new(
+                    ErrorKind::Other,
+                    gettext("the upload was cancelled"),
+                ))
+            }
+        }
     }
 
     fn finish(&self, result: Result<String, BackendError>, cancelled: bool) {
@@ -201,53 +256,32 @@ impl NewVmWizard {
         }
     }
 
-    fn show_upload_progress(&self, sent: u64, total: u64) {
+    fn show_upload_progress(&self, job: &JobItem) {
         let imp = self.imp();
-        let fraction = if total == 0 {
-            1.0
-        } else {
-            sent as f64 / total as f64
-        };
-        imp.upload_progress.set_fraction(fraction);
-        imp.upload_row.set_subtitle(&gettext_f(
-            "{sent} of {total} MiB",
-            &[
-                ("sent", &format!("{:.1}", sent as f64 / MIB)),
-                ("total", &format!("{:.1}", total as f64 / MIB)),
-            ],
-        ));
-        if sent >= total {
+        imp.upload_progress.set_fraction(job.fraction());
+        if job.fraction() >= 1.0 {
             imp.upload_row
                 .set_subtitle(&gettext("Uploaded. Creating the machine…"));
             imp.cancel_upload_button.set_sensitive(false);
+        } else {
+            imp.upload_row.set_subtitle(&job.status());
         }
     }
 }
 
-/// Runs on the host's worker: upload, then define (and start). An uploaded image is removed
-/// again when the machine cannot be created, so a failure leaves nothing behind.
+/// Runs on the host's worker once the upload job is done: define (and start). An uploaded
+/// image is removed again when the machine cannot be created, so a failure leaves nothing
+/// behind.
 fn create_on_host(
     session: &HostSession,
     job: &CreateJob,
-    progress: create::UploadProgress<'_>,
-    cancelled: &AtomicBool,
+    uploaded: Option<&str>,
 ) -> Result<String, BackendError> {
-    let uploaded = match &job.upload {
-        Some(upload) => Some(create::upload_iso(
-            session,
-            Path::new(&upload.local_path),
-            &upload.pool,
-            &upload.volume,
-            progress,
-            cancelled,
-        )?),
-        None => None,
-    };
     let result = match &job.xml {
         Some(xml) => create::create_vm_from_xml(session, xml, job.volume.as_ref(), job.start),
         None => create::create_vm(session, &job.spec, job.volume.as_ref(), job.start),
     };
-    if let (Err(_), Some(path)) = (&result, &uploaded) {
+    if let (Err(_), Some(path)) = (&result, uploaded) {
         let _ = create::delete_volume(session, path);
     }
     result
