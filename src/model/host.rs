@@ -1,7 +1,7 @@
 //! One host (libvirt connection) in the sidebar, with its live domain list.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -11,9 +11,11 @@ use glib::subclass::prelude::*;
 use glib::subclass::Signal;
 
 use super::Domain;
+
+mod domains;
 use crate::backend::actions::DomainAction;
 use crate::backend::console::ConsoleTarget;
-use crate::backend::domain::{DomainSummary, HostInfo};
+use crate::backend::domain::HostInfo;
 use crate::backend::error::{BackendError, ErrorKind};
 use crate::backend::libvirt::session::HostSession;
 use crate::backend::login::{CredentialPrompt, LoginSettings, SessionPassword, TypedPassword};
@@ -547,69 +549,6 @@ impl Host {
                 self.set_not_answering(false);
             }
             self.notify_status();
-        }
-    }
-
-    /// Merges a full snapshot: updates known domains in place, adds new ones, drops the gone.
-    fn replace_domains(&self, list: Vec<DomainSummary>) {
-        let store = self.domain_store();
-        let mut index = self.imp().domain_index.borrow_mut();
-        let present: HashSet<&str> = list.iter().map(|summary| summary.uuid.as_str()).collect();
-        if index.keys().any(|uuid| !present.contains(uuid.as_str())) {
-            index.retain(|uuid, _| present.contains(uuid.as_str()));
-            store.retain(|object| {
-                object
-                    .downcast_ref::<Domain>()
-                    .is_some_and(|domain| present.contains(domain.uuid().as_str()))
-            });
-        }
-        let mut added = Vec::new();
-        for summary in &list {
-            match index.get(&summary.uuid) {
-                Some(domain) => {
-                    domain.update(summary);
-                    domain.record_sample(summary);
-                }
-                None => {
-                    let domain = Domain::new(summary);
-                    domain.record_sample(summary);
-                    domain.set_host(self);
-                    index.insert(summary.uuid.clone(), domain.clone());
-                    added.push(domain);
-                }
-            }
-        }
-        if !added.is_empty() {
-            store.extend_from_slice(&added);
-        }
-    }
-
-    fn upsert_domain(&self, summary: &DomainSummary) {
-        let existing = self.imp().domain_index.borrow().get(&summary.uuid).cloned();
-        match existing {
-            Some(domain) => {
-                domain.update(summary);
-                domain.set_pending(false);
-            }
-            None => {
-                let domain = Domain::new(summary);
-                domain.set_host(self);
-                self.imp()
-                    .domain_index
-                    .borrow_mut()
-                    .insert(summary.uuid.clone(), domain.clone());
-                self.domain_store().append(&domain);
-            }
-        }
-    }
-
-    fn remove_domain(&self, uuid: &str) {
-        let Some(domain) = self.imp().domain_index.borrow_mut().remove(uuid) else {
-            return;
-        };
-        let store = self.domain_store();
-        if let Some(position) = store.find(&domain) {
-            store.remove(position);
         }
     }
 }
