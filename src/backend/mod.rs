@@ -8,6 +8,7 @@ pub mod create;
 pub mod details;
 pub mod domain;
 pub mod error;
+pub mod host;
 pub mod libvirt;
 pub mod login;
 pub mod network_form;
