@@ -177,9 +177,12 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
     app.wait_for_names(10, &[pool, &format!("{guest}-vdb.qcow2")])
         .map_err(|error| format!("the pool or the suggested name is not shown: {error}"))?;
     set_spin(&pid, "Size", 16);
+    // The unit's list opens on GiB: one down is MiB.
     click(&pid, "push button", "Size unit");
-    atspi(&["click", "--pid", &pid, "--role", "label", "Hangar", "MiB"]);
     std::thread::sleep(std::time::Duration::from_millis(500));
+    atspi(&["key", "Down", "Return"]);
+    app.wait_for_names(10, &["MiB"])
+        .map_err(|error| format!("MiB was not chosen: {error}"))?;
     app.screenshot("add-device-testbed-disk");
     audit(&pid)?;
     click(&pid, "push button", "Add");

@@ -80,6 +80,7 @@ impl DiskForm {
         let size_unit = gtk::DropDown::from_strings(&[&gettext("GiB"), &gettext("MiB")]);
         size_unit.set_valign(gtk::Align::Center);
         size_unit.set_tooltip_text(Some(&gettext("Size unit")));
+        crate::ui::a11y::set_label(&size_unit, &gettext("Size unit"));
         size.add_suffix(&size_unit);
         let (readonly_row, readonly) = rows::switch(
             &gettext("Read-Only"),
@@ -131,7 +132,10 @@ impl DiskForm {
         source.add(&form.format);
         source.add(&form.path);
         form.page.append(&source);
-        let options = rows::group(&gettext("Options"), None);
+        let options = rows::group(
+            &gettext("Options"),
+            (!cdrom).then(|| gettext("VirtIO is the fastest bus; Windows needs the VirtIO drivers for it.")).as_deref(),
+        );
         options.add(&form.bus);
         if !cdrom {
             options.add(&form.cache);
@@ -372,7 +376,7 @@ impl Form for DiskForm {
 
 fn bus_name(bus: &str) -> String {
     match bus {
-        "virtio" => gettext("VirtIO (fastest, needs drivers on Windows)"),
+        "virtio" => gettext("VirtIO"),
         "sata" => gettext("SATA"),
         "scsi" => gettext("SCSI"),
         _ => gettext("USB"),

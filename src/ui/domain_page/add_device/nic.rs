@@ -45,7 +45,7 @@ impl NicForm {
             gettext("Host network card (macvtap)"),
         ];
         let models = [
-            gettext("VirtIO (fastest, needs drivers on Windows)"),
+            gettext("VirtIO"),
             gettext("Intel e1000e"),
             gettext("Realtek RTL8139"),
         ];
