@@ -1,7 +1,8 @@
 //! The Add Device dialog in the real app: on the test bed's running QEMU guest, Devices →
-//! Add Device → Disk → a new 16 MiB qcow2 volume in the test bed's pool → Add creates the
-//! volume through the storage API and hot-adds the disk to the running machine and the saved
-//! configuration; on the demo host, the dialog's forms as people see them.
+//! Add Device → Disk → a new 16 MiB qcow2 volume in the test bed's pool: on VirtIO the guest
+//! (no ACPI) refuses it and the dialog says so, leaving no disk and no volume; on USB, Add
+//! creates the volume through the storage API and hot-adds the disk to the running machine
+//! and the saved configuration; on the demo host, the dialog's forms as people see them.
 
 mod common;
 
@@ -100,19 +101,19 @@ fn a_new_volume_is_created_and_hot_added_as_a_disk_from_the_dialog() {
     let outcome = add_disk(&uri, &guest, &pool);
     let after = (disks(&guest, false), disks(&guest, true), volumes(&pool));
     // Put the guest back before asserting: the new disk out of both, its volume deleted.
-    let volume = format!("{guest}-vdb.qcow2");
-    let added = after.0.iter().any(|disk| disk.0 == "vdb");
-    if added || after.1.iter().any(|disk| disk.0 == "vdb") {
+    let volume = format!("{guest}-sda.qcow2");
+    let added = after.0.iter().any(|disk| disk.0 == "sda");
+    if added || after.1.iter().any(|disk| disk.0 == "sda") {
         let _ = std::process::Command::new("virsh")
-            .args(["-q", "-c", &uri, "detach-disk", &guest, "vdb", "--live", "--config"])
+            .args(["-q", "-c", &uri, "detach-disk", &guest, "sda", "--live", "--config"])
             .output();
         let _ = std::process::Command::new("virsh")
-            .args(["-q", "-c", &uri, "detach-disk", &guest, "vdb", "--config"])
+            .args(["-q", "-c", &uri, "detach-disk", &guest, "sda", "--config"])
             .output();
     }
-    let still_live = disks(&guest, false).iter().any(|disk| disk.0 == "vdb");
+    let still_live = disks(&guest, false).iter().any(|disk| disk.0 == "sda");
     if still_live {
-        // SeaBIOS has no ACPI hot-plug driver: the guest never lets go; a fresh start does.
+        // A guest that does not let go (it should: USB needs no guest driver) is restarted.
         common::admin_virsh(&["destroy", &guest]);
         common::admin_virsh(&["start", &guest]);
     }
@@ -123,11 +124,11 @@ fn a_new_volume_is_created_and_hot_added_as_a_disk_from_the_dialog() {
         panic!("{problem}");
     }
     assert!(
-        !before.0.iter().chain(&before.1).any(|disk| disk.0 == "vdb"),
-        "the guest had a vdb before the test: {before:?}"
+        !before.0.iter().chain(&before.1).any(|disk| disk.0 == "sda"),
+        "the guest had an sda before the test: {before:?}"
     );
     let wanted = (
-        "vdb".to_owned(),
+        "sda".to_owned(),
         pool.clone(),
         volume.clone(),
         "qcow2".to_owned(),
@@ -140,7 +141,7 @@ fn a_new_volume_is_created_and_hot_added_as_a_disk_from_the_dialog() {
         after.2
     );
     assert!(
-        !disks(&guest, true).iter().any(|disk| disk.0 == "vdb"),
+        !disks(&guest, true).iter().any(|disk| disk.0 == "sda"),
         "the disk was not removed again"
     );
 }
@@ -171,7 +172,7 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
     app.wait_for_names(10, &["Volume Name"])
         .map_err(|error| format!("back to the Disk form: {error}"))?;
     if app.wait_for_names(3, &[pool]).is_err() {
-        click(&pid, "list item", "Storage Pool");
+        click(&pid, "combo box", "Storage Pool");
         atspi(&["click", "--pid", &pid, "--role", "label", "Hangar", pool]);
     }
     app.wait_for_names(10, &[pool, &format!("{guest}-vdb.qcow2")])
@@ -185,8 +186,30 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
         .map_err(|error| format!("MiB was not chosen: {error}"))?;
     app.screenshot("add-device-testbed-disk");
     audit(&pid)?;
+    // The test guest has no ACPI: its PCI bus takes no hot-plugged VirtIO disk. The refusal
+    // is said in the dialog, and nothing is left behind: no disk, no volume.
+    let before = (disks(guest, false), disks(guest, true));
     click(&pid, "push button", "Add");
-    let closed = app.wait_until_gone(60, &["Overview"], &["Volume Name"]);
+    app.wait_for_names(60, &["Add to Saved Settings Only"])
+        .map_err(|error| format!("the refusal is not offered the saved settings: {error}"))?;
+    app.screenshot("add-device-testbed-refused");
+    app.wait_for_names(5, &["Device Kind"])
+        .map_err(|error| format!("the dialog closed on a refusal: {error}"))?;
+    if (disks(guest, false), disks(guest, true)) != before {
+        return Err("a refused disk changed the guest".into());
+    }
+    if volumes(pool).iter().any(|(name, _)| name.starts_with(&format!("{guest}-vdb"))) {
+        return Err("a refused disk left its new volume behind".into());
+    }
+    // USB disks plug in without the guest's help.
+    click(&pid, "combo box", "Bus");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    atspi(&["key", "Down", "Down", "Down", "Return"]);
+    app.wait_for_names(10, &["USB", &format!("{guest}-sda.qcow2")])
+        .map_err(|error| format!("USB was not chosen, or the name not renewed: {error}"))?;
+    app.screenshot("add-device-testbed-usb-disk");
+    click(&pid, "push button", "Add");
+    let closed = app.wait_until_gone(60, &["Overview"], &["Device Kind"]);
     app.screenshot("add-device-testbed-added");
     closed.map_err(|error| format!("the dialog did not close after Add: {error}\n{}", app.log()))?;
     Ok(())

@@ -111,6 +111,8 @@ struct Dialog {
     kinds: Vec<Kind>,
     choices: RefCell<Option<HostChoices>>,
     domain: Domain,
+    /// The machine ran when the dialog opened: a device it refuses can still be saved.
+    running: bool,
     done: Box<dyn Fn()>,
 }
 
@@ -172,6 +174,7 @@ pub fn present(
         kinds,
         choices: RefCell::new(None),
         domain: domain.clone(),
+        running: reading.live.is_some(),
         done: Box::new(done),
     });
     kinds_list.connect_row_selected(glib::clone!(
@@ -319,7 +322,11 @@ impl Dialog {
     }
 
     fn refused(&self, error: &DeviceApplyError, scope: DeviceScope) {
-        let offer = scope == DeviceScope::LiveAndConfig && error.cannot_change_live();
+        // The running machine refused (it cannot take this kind, or its bus no hot-plug):
+        // the saved settings can still take it.
+        let refused_live = error.cannot_change_live()
+            || (self.running && matches!(error, DeviceApplyError::Refused { .. }));
+        let offer = scope == DeviceScope::LiveAndConfig && refused_live;
         let mut message = error.message();
         if offer {
             message.push(' ');
