@@ -105,7 +105,16 @@ fn a_new_volume_is_created_and_hot_added_as_a_disk_from_the_dialog() {
     let added = after.0.iter().any(|disk| disk.0 == "sda");
     if added || after.1.iter().any(|disk| disk.0 == "sda") {
         let _ = std::process::Command::new("virsh")
-            .args(["-q", "-c", &uri, "detach-disk", &guest, "sda", "--live", "--config"])
+            .args([
+                "-q",
+                "-c",
+                &uri,
+                "detach-disk",
+                &guest,
+                "sda",
+                "--live",
+                "--config",
+            ])
             .output();
         let _ = std::process::Command::new("virsh")
             .args(["-q", "-c", &uri, "detach-disk", &guest, "sda", "--config"])
@@ -133,8 +142,16 @@ fn a_new_volume_is_created_and_hot_added_as_a_disk_from_the_dialog() {
         volume.clone(),
         "qcow2".to_owned(),
     );
-    assert!(after.0.contains(&wanted), "live XML lacks {wanted:?}: {:?}", after.0);
-    assert!(after.1.contains(&wanted), "saved XML lacks {wanted:?}: {:?}", after.1);
+    assert!(
+        after.0.contains(&wanted),
+        "live XML lacks {wanted:?}: {:?}",
+        after.0
+    );
+    assert!(
+        after.1.contains(&wanted),
+        "saved XML lacks {wanted:?}: {:?}",
+        after.1
+    );
     assert!(
         after.2.contains(&(volume.clone(), 16 << 20)),
         "no 16 MiB volume {volume} in {pool}: {:?}",
@@ -161,7 +178,11 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
     for (kind, shown, name) in [
         ("Network Card", "MAC Address", "add-device-testbed-nic"),
         ("USB Device", "Optional", "add-device-testbed-usb"),
-        ("PCI Device", "PCI Devices of the Host", "add-device-testbed-pci"),
+        (
+            "PCI Device",
+            "PCI Devices of the Host",
+            "add-device-testbed-pci",
+        ),
     ] {
         click(&pid, "list item", kind);
         let found = app.wait_for_names(10, &[shown]);
@@ -198,7 +219,10 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
     if (disks(guest, false), disks(guest, true)) != before {
         return Err("a refused disk changed the guest".into());
     }
-    if volumes(pool).iter().any(|(name, _)| name.starts_with(&format!("{guest}-vdb"))) {
+    if volumes(pool)
+        .iter()
+        .any(|(name, _)| name.starts_with(&format!("{guest}-vdb")))
+    {
         return Err("a refused disk left its new volume behind".into());
     }
     // USB disks plug in without the guest's help.
@@ -211,7 +235,8 @@ fn add_disk(uri: &str, guest: &str, pool: &str) -> Result<(), String> {
     click(&pid, "push button", "Add");
     let closed = app.wait_until_gone(60, &["Overview"], &["Device Kind"]);
     app.screenshot("add-device-testbed-added");
-    closed.map_err(|error| format!("the dialog did not close after Add: {error}\n{}", app.log()))?;
+    closed
+        .map_err(|error| format!("the dialog did not close after Add: {error}\n{}", app.log()))?;
     Ok(())
 }
 
@@ -244,8 +269,16 @@ fn the_demo_machines_add_device_dialog_shows_its_forms() {
         ("CD-ROM", "Medium", "add-device-demo-cdrom"),
         ("Network Card", "MAC Address", "add-device-demo-nic"),
         ("USB Device", "Optional", "add-device-demo-usb"),
-        ("Shared Folder", "Folder on the Host", "add-device-demo-folder"),
-        ("Watchdog", "When the Guest Stops Answering", "add-device-demo-watchdog"),
+        (
+            "Shared Folder",
+            "Folder on the Host",
+            "add-device-demo-folder",
+        ),
+        (
+            "Watchdog",
+            "When the Guest Stops Answering",
+            "add-device-demo-watchdog",
+        ),
     ] {
         click(&pid, "list item", kind);
         let found = app.wait_for_names(10, &[shown]);

@@ -293,7 +293,10 @@ fn text(node: Node) -> String {
 /// decimal USB bus number reads the same for the small numbers buses have).
 fn number(value: &str) -> Option<u32> {
     let value = value.trim();
-    match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+    match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
         Some(hex) => u32::from_str_radix(hex, 16).ok(),
         None => value
             .parse()

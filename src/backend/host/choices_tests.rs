@@ -100,7 +100,10 @@ fn pci_functions_read_with_iommu_group_and_ids_when_nameless() {
     assert_eq!(audio.title(), "0x8086 · 0xa348");
     assert_eq!(audio.address_text(), "0000:00:1f.3");
     assert_eq!(audio.driver, None);
-    assert_eq!(parse_node_device("<device><name>net_lo</name><capability type='net'/></device>"), None);
+    assert_eq!(
+        parse_node_device("<device><name>net_lo</name><capability type='net'/></device>"),
+        None
+    );
     assert_eq!(parse_node_device("not xml"), None);
 }
 
@@ -143,5 +146,8 @@ fn interfaces_read_as_bridges_or_nics_without_the_loopback() {
     assert_eq!(nic.kind, InterfaceKind::Ethernet);
     let bond = parse_interface("<interface type='bond' name='bond0'/>").expect("a bond");
     assert_eq!(bond.kind, InterfaceKind::Other);
-    assert_eq!(parse_interface("<interface type='ethernet' name='lo'/>"), None);
+    assert_eq!(
+        parse_interface("<interface type='ethernet' name='lo'/>"),
+        None
+    );
 }

@@ -181,9 +181,13 @@ mod tests {
 
     #[test]
     fn formats_come_from_the_volume_and_names_are_free() {
-        let xml = "<volume><name>x</name><target><path>/x</path><format type='qcow2'/></target></volume>";
+        let xml =
+            "<volume><name>x</name><target><path>/x</path><format type='qcow2'/></target></volume>";
         assert_eq!(format_of(xml).as_deref(), Some("qcow2"));
-        assert_eq!(format_of("<volume><target><format type='vmdk'/></target></volume>"), None);
+        assert_eq!(
+            format_of("<volume><target><format type='vmdk'/></target></volume>"),
+            None
+        );
         let taken = vec!["web-vdb.qcow2".to_owned()];
         assert_eq!(
             suggest_volume_name("web", "vdb", VolumeFormat::Qcow2, &taken),

@@ -75,10 +75,22 @@ fn kinds(context: &Rc<Context>) -> Vec<Kind> {
     let kind = |id, label: String, form: Rc<dyn Form>| Kind { id, label, form };
     vec![
         kind("disk", gettext("Disk"), disk::DiskForm::new(context, false)),
-        kind("cdrom", gettext("CD-ROM"), disk::DiskForm::new(context, true)),
+        kind(
+            "cdrom",
+            gettext("CD-ROM"),
+            disk::DiskForm::new(context, true),
+        ),
         kind("nic", gettext("Network Card"), nic::NicForm::new()),
-        kind("usb", gettext("USB Device"), hostdev::HostdevForm::new(true)),
-        kind("pci", gettext("PCI Device"), hostdev::HostdevForm::new(false)),
+        kind(
+            "usb",
+            gettext("USB Device"),
+            hostdev::HostdevForm::new(true),
+        ),
+        kind(
+            "pci",
+            gettext("PCI Device"),
+            hostdev::HostdevForm::new(false),
+        ),
         kind(
             "filesystem",
             gettext("Shared Folder"),
@@ -124,7 +136,8 @@ pub fn present(
     reading: &DomainReading,
     done: impl Fn() + 'static,
 ) {
-    let builder = gtk::Builder::from_resource("/io/github/hangarvm/Hangar/domain_page/add_device.ui");
+    let builder =
+        gtk::Builder::from_resource("/io/github/hangarvm/Hangar/domain_page/add_device.ui");
     let (
         Some(window),
         Some(add_button),
@@ -151,15 +164,18 @@ pub fn present(
     else {
         return;
     };
-    window.set_transient_for(parent.as_ref().root().and_downcast::<gtk::Window>().as_ref());
+    window.set_transient_for(
+        parent
+            .as_ref()
+            .root()
+            .and_downcast::<gtk::Window>()
+            .as_ref(),
+    );
     title.set_subtitle(&domain.name());
     let context = Rc::new(Context::new(domain, reading));
     let kinds = kinds(&context);
     for kind in &kinds {
-        let label = gtk::Label::builder()
-            .label(&kind.label)
-            .xalign(0.0)
-            .build();
+        let label = gtk::Label::builder().label(&kind.label).xalign(0.0).build();
         kinds_list.append(&label);
         forms.add_named(&kind.form.widget(), Some(kind.id));
     }
@@ -289,7 +305,8 @@ impl Dialog {
         };
         let device = {
             let choices = self.choices.borrow();
-            kind.form.device(choices.as_ref().unwrap_or(&HostChoices::default()))
+            kind.form
+                .device(choices.as_ref().unwrap_or(&HostChoices::default()))
         };
         let device = match device {
             Ok(device) => device,

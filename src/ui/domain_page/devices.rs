@@ -45,7 +45,9 @@ mod imp {
             self.parent_constructed();
             let section = self.obj().downgrade();
             self.add_button.connect_clicked(move |button| {
-                let Some(section) = section.upgrade() else { return };
+                let Some(section) = section.upgrade() else {
+                    return;
+                };
                 let imp = section.imp();
                 let (Some(domain), Some(reading)) =
                     (imp.domain.borrow().clone(), imp.reading.borrow().clone())

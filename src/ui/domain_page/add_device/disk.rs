@@ -88,7 +88,9 @@ impl DiskForm {
         );
         let (shareable_row, shareable) = rows::switch(
             &gettext("Shareable"),
-            Some(&gettext("Other virtual machines may use the same disk at once")),
+            Some(&gettext(
+                "Other virtual machines may use the same disk at once",
+            )),
         );
         let form = Rc::new(Self {
             cdrom,
@@ -134,7 +136,11 @@ impl DiskForm {
         form.page.append(&source);
         let options = rows::group(
             &gettext("Options"),
-            (!cdrom).then(|| gettext("VirtIO is the fastest bus; Windows needs the VirtIO drivers for it.")).as_deref(),
+            (!cdrom)
+                .then(|| {
+                    gettext("VirtIO is the fastest bus; Windows needs the VirtIO drivers for it.")
+                })
+                .as_deref(),
         );
         options.add(&form.bus);
         if !cdrom {
@@ -156,8 +162,7 @@ impl DiskForm {
             move || form.update_rows()
         );
         let changed = update.clone();
-        self.origin
-            .connect_selected_notify(move |_| changed());
+        self.origin.connect_selected_notify(move |_| changed());
         self.pool.connect_selected_notify(glib::clone!(
             #[weak(rename_to = form)]
             self,
@@ -221,7 +226,11 @@ impl DiskForm {
     }
 
     fn bus_value(&self) -> String {
-        let buses: &[&str] = if self.cdrom { &CDROM_BUSES } else { &DISK_BUSES };
+        let buses: &[&str] = if self.cdrom {
+            &CDROM_BUSES
+        } else {
+            &DISK_BUSES
+        };
         chosen(&self.bus)
             .and_then(|index| buses.get(index))
             .unwrap_or(&buses[0])
@@ -273,7 +282,11 @@ impl DiskForm {
         chosen(&self.pool)
             .and_then(|index| pools.get(index))
             .map(|pool| pool.name.clone())
-            .ok_or_else(|| gettext("The host has no active storage pool. Start one, or choose a path on the host."))
+            .ok_or_else(|| {
+                gettext(
+                    "The host has no active storage pool. Start one, or choose a path on the host.",
+                )
+            })
     }
 }
 
@@ -357,8 +370,12 @@ impl Form for DiskForm {
             bus: self.bus_value(),
             target_dev: self.target(),
             cache: (!self.cdrom).then(|| pick(&self.cache, &CACHES)).flatten(),
-            discard: (!self.cdrom).then(|| pick(&self.discard, &DISCARDS)).flatten(),
-            format: new_volume.as_ref().map(|spec| spec.format.as_str().to_owned()),
+            discard: (!self.cdrom)
+                .then(|| pick(&self.discard, &DISCARDS))
+                .flatten(),
+            format: new_volume
+                .as_ref()
+                .map(|spec| spec.format.as_str().to_owned()),
             readonly: self.cdrom || self.readonly.is_active(),
             shareable: !self.cdrom && self.shareable.is_active(),
         };

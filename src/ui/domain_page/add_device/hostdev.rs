@@ -32,7 +32,9 @@ impl HostdevForm {
         let group = if usb {
             rows::group(
                 &gettext("USB Devices of the Host"),
-                Some(&gettext("The guest gets the device; the host stops using it while the machine runs.")),
+                Some(&gettext(
+                    "The guest gets the device; the host stops using it while the machine runs.",
+                )),
             )
         } else {
             rows::group(
@@ -58,7 +60,9 @@ impl HostdevForm {
         page.append(&group);
         let (optional_row, optional) = rows::switch(
             &gettext("Optional"),
-            Some(&gettext("The machine starts even when the device is not plugged in")),
+            Some(&gettext(
+                "The machine starts even when the device is not plugged in",
+            )),
         );
         if usb {
             let options = rows::group(&gettext("Options"), None);

@@ -57,7 +57,10 @@ impl NicForm {
             device: rows::combo(&gettext("Host Network Card"), &[]),
             mode: rows::combo(
                 &gettext("Mode"),
-                &MODES.iter().map(|mode| mode.to_string()).collect::<Vec<_>>(),
+                &MODES
+                    .iter()
+                    .map(|mode| mode.to_string())
+                    .collect::<Vec<_>>(),
             ),
             model: rows::combo(&gettext("Model"), &models),
             mac: rows::entry(&gettext("MAC Address")),
@@ -120,7 +123,11 @@ impl NicForm {
         self.mac.set_text(&mac);
     }
 
-    fn pick(row: &adw::ComboRow, names: &RefCell<Vec<String>>, missing: String) -> Result<String, String> {
+    fn pick(
+        row: &adw::ComboRow,
+        names: &RefCell<Vec<String>>,
+        missing: String,
+    ) -> Result<String, String> {
         chosen(row)
             .and_then(|index| names.borrow().get(index).cloned())
             .ok_or(missing)
@@ -174,7 +181,9 @@ impl Form for NicForm {
             1 => NicSource::Bridge(Self::pick(
                 &self.bridge,
                 &self.bridges,
-                gettext("The host lists no bridges. Choose a virtual network, or a host network card."),
+                gettext(
+                    "The host lists no bridges. Choose a virtual network, or a host network card.",
+                ),
             )?),
             _ => NicSource::Direct {
                 device: Self::pick(

@@ -81,7 +81,9 @@ impl Form for FolderForm {
             return Err(gettext("Enter the folder on the host to share."));
         }
         if target_tag.is_empty() {
-            return Err(gettext("Enter a tag: the name the guest mounts the folder by."));
+            return Err(gettext(
+                "Enter a tag: the name the guest mounts the folder by.",
+            ));
         }
         device(
             DeviceClass::Filesystem,

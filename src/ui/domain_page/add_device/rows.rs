@@ -68,11 +68,10 @@ pub fn number(title: &str, min: f64, max: f64, value: f64) -> (adw::ActionRow, g
 
 /// A row that only says something.
 pub fn note(text: &str) -> gtk::Label {
-    let label = gtk::Label::builder()
+    gtk::Label::builder()
         .label(text)
         .wrap(true)
         .xalign(0.0)
         .css_classes(["dim-label"])
-        .build();
-    label
+        .build()
 }
