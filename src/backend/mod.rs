@@ -9,6 +9,7 @@ pub mod details;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod host;
 pub mod libvirt;
 pub mod login;
 pub mod network_form;

@@ -5,6 +5,7 @@
 //! `backend::domain::apply`, run on the host's worker. The XML, Devices and Snapshots
 //! sections act on their own, each after showing or asking what it will do.
 
+mod add_device;
 mod boot;
 mod cpu_memory;
 mod devices;
