@@ -15,7 +15,9 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use crate::backend::domain::reading::DomainReading;
-use crate::backend::domain::snapshots::{list_snapshots, SnapshotError, SnapshotMode, SnapshotNode};
+use crate::backend::domain::snapshots::{
+    list_snapshots, SnapshotError, SnapshotMode, SnapshotNode,
+};
 use crate::backend::libvirt::session::HostSession;
 use crate::i18n::gettext_f;
 use crate::model::Domain;
@@ -102,7 +104,9 @@ pub(super) async fn run_on_host<T: Send + 'static>(
     job: impl FnOnce(&HostSession, &str) -> Result<T, SnapshotError> + Send + 'static,
 ) -> Result<T, String> {
     let Some(host) = domain.host() else {
-        return Err(gettext("The host of this virtual machine is not connected."));
+        return Err(gettext(
+            "The host of this virtual machine is not connected.",
+        ));
     };
     let uuid = domain.uuid();
     match host.run(move |session| Ok(job(session, &uuid))).await {
@@ -178,7 +182,8 @@ impl SnapshotsSection {
             #[weak(rename_to = section)]
             self,
             async move {
-                let tree = run_on_host(&domain, |session, uuid| list_snapshots(session, uuid)).await;
+                let tree =
+                    run_on_host(&domain, |session, uuid| list_snapshots(session, uuid)).await;
                 match tree {
                     Ok(tree) => section.show_tree(&tree),
                     Err(error) => section.show_error(Some(&gettext_f(
@@ -192,7 +197,8 @@ impl SnapshotsSection {
 
     fn show_tree(&self, tree: &[SnapshotNode]) {
         let list = &self.imp().list;
-        while let Some(row) = list.first_child() {
+        // Rows only: the placeholder is a child of the list too.
+        while let Some(row) = list.row_at_index(0) {
             list.remove(&row);
         }
         let mut rows = Vec::new();
@@ -222,13 +228,6 @@ impl SnapshotsSection {
             .visible(depth > 0)
             .build();
         row.add_prefix(&indent);
-        let icon = gtk::Image::from_icon_name(if info.with_memory {
-            "media-playback-start-symbolic"
-        } else {
-            "drive-harddisk-symbolic"
-        });
-        icon.set_tooltip_text(Some(&info.kind_label()));
-        row.add_prefix(&icon);
         if info.current {
             let current = gtk::Label::builder()
                 .label(gettext("Current"))

@@ -12,8 +12,8 @@ use gtk::glib;
 use super::{run_on_host, SnapshotsSection};
 use crate::backend::domain::snapshot_plan::{qemu_name_problem, suggested_name};
 use crate::backend::domain::snapshots::{
-    create_snapshot, delete_snapshot, plan_for, snapshot_infos, snapshot_then_revert,
-    revert_snapshot, NewSnapshot, RevertState, SnapshotPlan,
+    create_snapshot, delete_snapshot, plan_for, revert_snapshot, snapshot_infos,
+    snapshot_then_revert, NewSnapshot, RevertState, SnapshotPlan,
 };
 use crate::backend::xml::{control_character_problem, object_name_problem};
 use crate::i18n::gettext_f;
@@ -41,7 +41,10 @@ fn field(content: &gtk::Box, title: &str, text: &str) -> gtk::Entry {
         .xalign(0.0)
         .css_classes(["heading"])
         .build();
-    let entry = gtk::Entry::builder().text(text).activates_default(true).build();
+    let entry = gtk::Entry::builder()
+        .text(text)
+        .activates_default(true)
+        .build();
     crate::ui::a11y::set_label(&entry, title);
     content.append(&label);
     content.append(&entry);
@@ -83,7 +86,8 @@ impl TakeForm {
                 })
         };
         if plan.is_some() || problem.is_some() {
-            self.problem_label.set_label(problem.as_deref().unwrap_or_default());
+            self.problem_label
+                .set_label(problem.as_deref().unwrap_or_default());
             self.problem_label.set_visible(problem.is_some());
         }
         self.dialog
@@ -93,11 +97,14 @@ impl TakeForm {
 
 /// Asks the host how the snapshot would be taken (and whether there is room) and shows it.
 fn ask_plan(form: &Rc<TakeForm>, section: &SnapshotsSection) {
-    let Some(domain) = section.domain() else { return };
+    let Some(domain) = section.domain() else {
+        return;
+    };
     let asked = form.asked.get() + 1;
     form.asked.set(asked);
     form.plan.replace(None);
-    form.plan_label.set_label(&gettext("Checking how the snapshot would be taken…"));
+    form.plan_label
+        .set_label(&gettext("Checking how the snapshot would be taken…"));
     form.check();
     let with_memory = form.with_memory();
     let form = form.clone();
@@ -128,7 +135,11 @@ fn ask_plan(form: &Rc<TakeForm>, section: &SnapshotsSection) {
 pub(super) fn take_snapshot(section: &SnapshotsSection) {
     let running = section.is_running();
     let content = gtk::Box::new(gtk::Orientation::Vertical, 6);
-    let name = field(&content, &gettext("Name"), &suggested_name("snapshot", now()));
+    let name = field(
+        &content,
+        &gettext("Name"),
+        &suggested_name("snapshot", now()),
+    );
     let description = field(&content, &gettext("Description"), "");
     let memory = gtk::Switch::builder()
         .active(running)
@@ -204,7 +215,9 @@ pub(super) fn take_snapshot(section: &SnapshotsSection) {
     let kept = form.clone();
     dialog.connect_response(None, move |_, response| {
         let form = &kept;
-        let Some(section) = weak_section.upgrade() else { return };
+        let Some(section) = weak_section.upgrade() else {
+            return;
+        };
         if response != "create" {
             return;
         }
@@ -233,7 +246,9 @@ fn run_action(
         + Send
         + 'static,
 ) {
-    let Some(domain) = section.domain() else { return };
+    let Some(domain) = section.domain() else {
+        return;
+    };
     section.set_busy(true);
     section.show_error(None);
     glib::spawn_future_local(glib::clone!(
@@ -265,12 +280,13 @@ pub(super) fn confirm_revert(section: &SnapshotsSection, name: &str, with_memory
         Some(&gettext_f("Revert to “{name}”?", &[("name", name)])),
         Some(&body),
     );
-    let first = gtk::CheckButton::with_label(&gettext("Take a snapshot of the current state first"));
+    let first =
+        gtk::CheckButton::with_label(&gettext("Take a snapshot of the current state first"));
     first.set_active(true);
     dialog.set_extra_child(Some(&first));
     dialog.add_responses(&[
         ("cancel", &gettext("_Cancel")),
-        ("revert", &gettext("_Revert")),
+        ("revert", &gettext("_Revert to Snapshot")),
     ]);
     dialog.set_response_appearance("revert", adw::ResponseAppearance::Destructive);
     dialog.set_close_response("cancel");
@@ -278,7 +294,9 @@ pub(super) fn confirm_revert(section: &SnapshotsSection, name: &str, with_memory
     let running = section.is_running();
     let weak_section = section.downgrade();
     dialog.connect_response(Some("revert"), move |_, _| {
-        let Some(section) = weak_section.upgrade() else { return };
+        let Some(section) = weak_section.upgrade() else {
+            return;
+        };
         let target = name.clone();
         if !first.is_active() {
             run_action(&section, move |session, uuid| {
@@ -307,8 +325,7 @@ pub(super) fn confirm_revert(section: &SnapshotsSection, name: &str, with_memory
                 description,
                 with_memory: running,
             };
-            snapshot_then_revert(session, uuid, &current, &target, RevertState::AsSaved)
-                .map(|_| ())
+            snapshot_then_revert(session, uuid, &current, &target, RevertState::AsSaved).map(|_| ())
         });
     });
     crate::ui::a11y::name_controls(&dialog);
@@ -338,7 +355,9 @@ pub(super) fn confirm_delete(section: &SnapshotsSection, name: &str, children: b
     let name = name.to_owned();
     let weak_section = section.downgrade();
     dialog.connect_response(None, move |_, response| {
-        let Some(section) = weak_section.upgrade() else { return };
+        let Some(section) = weak_section.upgrade() else {
+            return;
+        };
         let with_children = match response {
             "delete" => false,
             "children" => true,
