@@ -182,8 +182,7 @@ impl SnapshotsSection {
             #[weak(rename_to = section)]
             self,
             async move {
-                let tree =
-                    run_on_host(&domain, |session, uuid| list_snapshots(session, uuid)).await;
+                let tree = run_on_host(&domain, list_snapshots).await;
                 match tree {
                     Ok(tree) => section.show_tree(&tree),
                     Err(error) => section.show_error(Some(&gettext_f(

@@ -119,10 +119,11 @@ fn ask_plan(form: &Rc<TakeForm>, section: &SnapshotsSection) {
         match plan {
             Ok(plan) => {
                 form.plan_label.set_label(&plan.reason);
+                form.plan_label.set_visible(true);
                 form.plan.replace(Some(plan));
             }
             Err(refusal) => {
-                form.plan_label.set_label("");
+                form.plan_label.set_visible(false);
                 form.problem_label.set_label(&refusal);
                 form.problem_label.set_visible(true);
             }
