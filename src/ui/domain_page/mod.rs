@@ -4,6 +4,7 @@
 //! writing (re-read, conflict check, saved config, then live) is `backend::domain::apply`,
 //! run on the host's worker. The XML section saves on its own, after showing the diff.
 
+mod add_device;
 mod boot;
 mod cpu_memory;
 mod devices;
