@@ -86,11 +86,10 @@ pub(crate) fn add_editor(
         .build();
     crate::ui::a11y::set_label(&eject, &gettext_f("Eject {device}", &[("device", name)]));
     let actions = adw::ActionRow::builder()
-        .title(match &current {
+        .subtitle(match &current {
             Some(_) => gettext("The medium changes in the running machine too"),
             None => gettext("The drive is empty"),
         })
-        .css_classes(["dim-label"])
         .build();
     actions.add_suffix(&eject);
     actions.add_suffix(&change);

@@ -79,12 +79,11 @@ pub(crate) fn add_editor(
         &gettext_f("Resize {device}", &[("device", name)]),
     );
     let actions = adw::ActionRow::builder()
-        .title(if running {
+        .subtitle(if running {
             gettext("Bus, cache, discard and the flags apply after shutdown")
         } else {
             gettext("Changes are saved on Apply")
         })
-        .css_classes(["dim-label"])
         .build();
     actions.set_use_markup(false);
     actions.add_suffix(&resize_button);
@@ -289,7 +288,6 @@ pub(crate) fn switch_row(title: &str, active: bool) -> (adw::ActionRow, gtk::Swi
         .active(active)
         .valign(gtk::Align::Center)
         .build();
-    crate::ui::a11y::set_label(&switch, title);
     let row = adw::ActionRow::builder()
         .title(title)
         .activatable_widget(&switch)

@@ -83,10 +83,9 @@ pub(crate) fn add_editor(
         .build();
     crate::ui::a11y::set_label(&apply, &gettext_f("Apply {device}", &[("device", name)]));
     let actions = adw::ActionRow::builder()
-        .title(gettext(
+        .subtitle(gettext(
             "Changes apply to the running machine where it can take them",
         ))
-        .css_classes(["dim-label"])
         .build();
     actions.add_suffix(&apply);
     row.add_row(&actions);
