@@ -57,7 +57,10 @@ pub(crate) fn build(
             }
         });
     }
-    row.add_action(&remove_button);
+    // Not devices to take away: the emulator's path, the audio backend.
+    if !matches!(&entry.class, DeviceClass::Other(name) if name == "emulator" || name == "audio") {
+        row.add_action(&remove_button);
+    }
 
     // The editor works on the saved settings where there are some: what it applies.
     let edited = saved.unwrap_or(entry);
@@ -283,9 +286,17 @@ pub(crate) fn subtitle(entry: &DeviceEntry) -> String {
             parts
         }
         DeviceSettings::Input(input) => input.bus.clone().into_iter().collect(),
-        DeviceSettings::Sound(_) | DeviceSettings::Video(_) | DeviceSettings::ReadOnly => {
-            Vec::new()
-        }
+        DeviceSettings::Sound(_) | DeviceSettings::Video(_) => Vec::new(),
+        // The kind of what Hangar does not model: a controller's type and model, say.
+        DeviceSettings::ReadOnly => roxmltree::Document::parse(&entry.xml)
+            .map(|document| {
+                let root = document.root_element();
+                ["type", "model"]
+                    .iter()
+                    .filter_map(|name| root.attribute(*name).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     parts
         .into_iter()
