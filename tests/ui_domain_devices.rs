@@ -29,6 +29,15 @@ fn click(pid: &str, role: Option<&str>, name: &str) {
     atspi(&args);
 }
 
+/// Runs xdotool (which tests/ui/atspi.py clicks with too).
+fn xdotool(args: &[&str]) {
+    let status = std::process::Command::new("xdotool")
+        .args(args)
+        .status()
+        .expect("run xdotool");
+    assert!(status.success(), "xdotool {args:?} failed");
+}
+
 /// Opens the details page of `domain` and its Devices section.
 fn open_devices(
     args: &[&str],
@@ -251,6 +260,12 @@ fn the_cdrom_is_ejected_and_the_link_set_down_live_and_saved() {
     click(&pid, None, "CD-ROM sda");
 
     click(&pid, None, &nic);
+    // The card's editor opens below the controllers' rows: scroll down to it (the pointer
+    // is over the row just clicked).
+    xdotool(&["click", "--repeat", "10", "--delay", "50", "5"]);
+    let editor = app.wait_for_names(10, &["Link up"]);
+    let opened = app.screenshot("domain-devices-nic-editor");
+    editor.unwrap_or_else(|error| panic!("no Link up: {error}\n{}", opened.display()));
     click(&pid, Some("check box"), "Link up");
     let apply = format!("Apply {nic}");
     click(&pid, Some("push button"), &apply);
