@@ -260,7 +260,11 @@ impl DevicesSection {
             let key = done.key.clone();
             let delete = done.delete;
             self.run(None, move |session, uuid| {
-                finish_detach(session, uuid, &key).map_err(|error| error.message())?;
+                // Still in the running machine (it shut down first), or already gone from
+                // the saved settings: nothing to say.
+                if !finish_detach(session, uuid, &key).map_err(|error| error.message())? {
+                    return Ok(String::new());
+                }
                 Ok(removed_note(session, delete))
             });
         }

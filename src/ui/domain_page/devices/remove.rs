@@ -10,7 +10,7 @@ use gettextrs::gettext;
 use gtk::glib;
 
 use super::{removed_note, DevicesSection, Presence};
-use crate::backend::domain::device_apply::{detach, DeviceScope};
+use crate::backend::domain::device_apply::{detach, DeviceApplied, DeviceApplyError, DeviceScope};
 use crate::backend::domain::device_list::{DeviceClass, DeviceEntry};
 use crate::backend::domain::devices::DeviceKey;
 use crate::backend::storage::deletion::{plan_disk, DiskVerdict};
@@ -112,7 +112,13 @@ fn show(
             .filter(|check| check.is_active())
             .and(verdict.clone());
         if let Some(section) = section.upgrade() {
-            run(&section, key.clone(), delete, &error_label);
+            run(
+                &section,
+                key.clone(),
+                delete,
+                presence == Presence::LiveOnly,
+                &error_label,
+            );
         }
     });
     crate::ui::a11y::name_controls(&dialog);
@@ -123,6 +129,7 @@ fn run(
     section: &DevicesSection,
     key: DeviceKey,
     delete: Option<DiskVerdict>,
+    live_only: bool,
     error_label: &gtk::Label,
 ) {
     let waiting_key = key.clone();
@@ -134,8 +141,15 @@ fn run(
         Some(error_label),
         None::<&gtk::Widget>,
         move |session, uuid| {
-            let applied = detach(session, uuid, &key, DeviceScope::LiveAndConfig)
-                .map_err(|error| error.message())?;
+            let applied = match detach(session, uuid, &key, DeviceScope::LiveAndConfig) {
+                Ok(applied) => applied,
+                // Only in the running machine: the saved settings have nothing to drop.
+                Err(DeviceApplyError::Split { .. }) if live_only => DeviceApplied {
+                    live: true,
+                    ..DeviceApplied::default()
+                },
+                Err(error) => return Err(error.message()),
+            };
             if applied.waiting_for_guest {
                 waiting.store(true, Ordering::SeqCst);
                 return Ok(gettext(
