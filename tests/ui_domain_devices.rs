@@ -307,5 +307,20 @@ fn the_demo_machines_devices_section_shows_every_device() {
     let nic = app.wait_for_names(10, &["Link up", "MAC address", "Connected to"]);
     let expanded = app.screenshot("domain-devices-demo-nic");
     nic.unwrap_or_else(|error| panic!("no editor: {error}\n{}", expanded.display()));
+    // Every control of the section has a name (the sidebar's rows are the page's own).
+    if let Err(problems) = common::run_atspi(&[
+        "audit",
+        "--pid",
+        &pid,
+        "--window",
+        "win11-desktop — Details",
+        "Hangar",
+    ]) {
+        let ours: Vec<&str> = problems
+            .lines()
+            .filter(|line| line.contains(" in ") && !line.ends_with("> Sidebar"))
+            .collect();
+        assert!(ours.is_empty(), "unnamed controls:\n{}", ours.join("\n"));
+    }
     println!("screenshots {} {}", path.display(), expanded.display());
 }

@@ -93,6 +93,10 @@ pub(crate) fn add_editor(
         .build();
     actions.add_suffix(&eject);
     actions.add_suffix(&change);
+    // A row of buttons under a note: it reads as the note.
+    if let Some(note) = actions.subtitle() {
+        crate::ui::a11y::set_label(&actions, &note);
+    }
     row.add_row(&actions);
 
     let scope = if presence == Presence::SavedOnly {

@@ -88,6 +88,10 @@ pub(crate) fn add_editor(
     actions.set_use_markup(false);
     actions.add_suffix(&resize_button);
     actions.add_suffix(&apply);
+    // A row of buttons under a note: it reads as the note.
+    if let Some(note) = actions.subtitle() {
+        crate::ui::a11y::set_label(&actions, &note);
+    }
     row.add_row(&actions);
 
     let read = {

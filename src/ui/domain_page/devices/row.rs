@@ -107,8 +107,17 @@ pub(crate) fn build(
         .bind_property("visible", &error_row, "visible")
         .sync_create()
         .build();
+    crate::ui::a11y::set_label(
+        &error_row,
+        &gettext_f("Problems with {device}", &[("device", &entry.label)]),
+    );
     row.add_row(&error_row);
-    row.add_row(&xml_view(entry, editable));
+    let xml_row = xml_view(entry, editable);
+    crate::ui::a11y::set_label(
+        &xml_row,
+        &gettext_f("XML of {device}", &[("device", &entry.label)]),
+    );
+    row.add_row(&xml_row);
     row
 }
 
