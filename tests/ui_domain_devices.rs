@@ -14,6 +14,7 @@ const MIB: u64 = 1 << 20;
 const OWN: &str = "hangar-devui-test";
 const NETWORK: &str = "hangar-devuinet";
 const MAC: &str = "52:54:00:7e:11:01";
+const OWN_VOLUME: &str = "hangar-devui-test.qcow2";
 
 fn atspi(args: &[&str]) {
     common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
@@ -140,8 +141,9 @@ struct OwnMachine {
 }
 
 impl OwnMachine {
-    fn start() -> Self {
+    fn start(pool: &str, pool_dir: &str) -> Self {
         Self::remove();
+        common::admin_virsh(&["vol-create-as", pool, OWN_VOLUME, "8M", "--format", "qcow2"]);
         let dir = std::env::temp_dir();
         let iso = dir.join(format!("{OWN}-{}.iso", std::process::id()));
         std::fs::write(&iso, vec![0u8; MIB as usize]).expect("an image");
@@ -150,6 +152,8 @@ impl OwnMachine {
              <os><type arch='x86_64'>hvm</type></os><features><acpi/></features><devices>\
              <disk type='file' device='cdrom'><driver name='qemu' type='raw'/>\
              <source file='{}'/><target dev='sda' bus='sata'/><readonly/></disk>\
+             <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{pool_dir}/{OWN_VOLUME}'/><target dev='sdb' bus='usb'/></disk>\
              <interface type='network'><mac address='{MAC}'/><source network='{NETWORK}'/>\
              <model type='virtio'/></interface>\
              <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\
@@ -232,7 +236,9 @@ fn the_cdrom_is_ejected_and_the_link_set_down_live_and_saved() {
     if common::testbed_var("HANGAR_TEST_DESKTOP").is_none() {
         return;
     }
-    let _own = OwnMachine::start();
+    let pool = common::testbed_var("HANGAR_TEST_POOL").expect("pool");
+    let pool_dir = common::testbed_var("HANGAR_TEST_POOL_DIR").expect("pool dir");
+    let _own = OwnMachine::start(&pool, &pool_dir);
     assert!(has_medium(&dumped(false)) && has_medium(&dumped(true)));
     let Some((app, _turn)) = open_devices(&["--connect", &uri, "--show-domain-editor", OWN], OWN)
     else {
@@ -240,8 +246,30 @@ fn the_cdrom_is_ejected_and_the_link_set_down_live_and_saved() {
     };
     let pid = app.pid().to_string();
     let nic = format!("Network card {MAC}");
-    app.wait_for_names(20, &["CD-ROM sda", &nic])
-        .expect("the CD-ROM and the network card have rows");
+    app.wait_for_names(20, &["CD-ROM sda", "Disk sdb", &nic])
+        .expect("the CD-ROM, the disk and the network card have rows");
+
+    // The USB disk goes, from both, and its volume with it (USB needs no guest to let go).
+    click(&pid, Some("push button"), "Remove Disk sdb");
+    app.wait_for_names(20, &["Also delete the volume"])
+        .expect("the dialog offers to delete the volume");
+    click(&pid, Some("check box"), "Also delete the volume");
+    let asked = app.screenshot("domain-devices-remove");
+    click(&pid, Some("push button"), "Remove");
+    let gone = common::wait_for(Duration::from_secs(20), || {
+        let volumes = common::admin_virsh(&["vol-list", &pool]);
+        (!dumped(false).contains("dev='sdb'")
+            && !dumped(true).contains("dev='sdb'")
+            && !volumes.contains(OWN_VOLUME))
+        .then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the disk or its volume is still there:\n{}\n{}\n{}",
+        dumped(true),
+        asked.display(),
+        app.log()
+    );
 
     click(&pid, None, "CD-ROM sda");
     let expanded = app.screenshot("domain-devices-cdrom");
