@@ -164,6 +164,13 @@ fn graphics_element(domain_xml: &str) -> Option<String> {
     Some(domain_xml[graphics.range()].to_owned())
 }
 
+/// Makes the domain start with its host, or not (virDomainSetAutostart), on the host's
+/// worker after Apply wrote the other changes: autostart is not in the XML.
+pub fn set_autostart(session: &HostSession, uuid: &str, on: bool) -> Result<(), BackendError> {
+    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
+    Ok(domain.set_autostart(on)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::graphics_element;

@@ -421,6 +421,37 @@ fn live_refused(error: BackendError, undone: bool, step: LiveStep) -> DeviceAppl
     }
 }
 
+/// Replaces the saved device `key` by itself changed to `settings` (for changes of what
+/// libvirt finds the device by: a disk's target, a network card's MAC address). The old
+/// device comes back when the new one is refused.
+pub fn replace_saved(
+    session: &HostSession,
+    uuid: &str,
+    key: &DeviceKey,
+    settings: &DeviceSettings,
+) -> Result<(), BackendError> {
+    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
+    let inactive = sys::VIR_DOMAIN_XML_INACTIVE;
+    let xml = domain
+        .xml_desc(inactive | sys::VIR_DOMAIN_XML_SECURE)
+        .or_else(|_| domain.xml_desc(inactive))?;
+    let invalid = |error: crate::backend::xml::device_xml::DeviceXmlError| {
+        BackendError::new(
+            crate::backend::error::ErrorKind::InvalidInput,
+            error.to_string(),
+        )
+    };
+    let old = device_element(&xml, key).map_err(invalid)?;
+    let new = edit_element(&old, settings).map_err(invalid)?;
+    let config = sys::VIR_DOMAIN_AFFECT_CONFIG;
+    domain.detach_device_flags(&old, config)?;
+    if let Err(error) = domain.attach_device_flags(&new, config) {
+        let _ = domain.attach_device_flags(&old, config);
+        return Err(error.into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

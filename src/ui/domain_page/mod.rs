@@ -447,7 +447,7 @@ impl DomainPage {
                         let applied = apply::apply(session, &uuid, &opened_xml, &job_edited);
                         // Autostart is not in the XML: set after the config, never without it.
                         let autostart_error = match (&applied, autostart) {
-                            (Ok(_), Some(on)) => overview::set_autostart(session, &uuid, on).err(),
+                            (Ok(_), Some(on)) => apply::set_autostart(session, &uuid, on).err(),
                             _ => None,
                         };
                         Ok((applied, autostart_error))

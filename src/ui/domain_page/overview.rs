@@ -168,17 +168,6 @@ impl OverviewSection {
     }
 }
 
-/// Makes the domain start with its host, or not (virDomainSetAutostart), on the host's
-/// worker after Apply wrote the other changes: autostart is not in the XML.
-pub(super) fn set_autostart(
-    session: &crate::backend::libvirt::session::HostSession,
-    uuid: &str,
-    on: bool,
-) -> Result<(), crate::backend::error::BackendError> {
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    Ok(domain.set_autostart(on)?)
-}
-
 /// "Running · for 3 minutes", "Shut off · since 14:02"; only the state when Hangar did not
 /// see it begin.
 fn state_text(state: &str, since: Option<&glib::DateTime>, now: &glib::DateTime) -> String {

@@ -7,17 +7,15 @@ use std::rc::Rc;
 
 use adw::prelude::*;
 use gettextrs::gettext;
-use virt::sys;
 
 use super::{resize, DevicesSection, Outcome, Presence};
-use crate::backend::domain::device_apply::{update, DeviceScope};
+use crate::backend::domain::device_apply::{replace_saved, update, DeviceScope};
 use crate::backend::domain::device_list::{
     read_devices, DeviceClass, DeviceEntry, DeviceSettings, DiskSettings,
 };
 use crate::backend::domain::devices::DeviceKey;
-use crate::backend::error::BackendError;
 use crate::backend::libvirt::session::HostSession;
-use crate::backend::xml::device_xml::{device_element, edit_element, next_target_dev};
+use crate::backend::xml::device_xml::next_target_dev;
 use crate::i18n::gettext_f;
 
 const BUSES: [&str; 4] = ["virtio", "sata", "scsi", "usb"];
@@ -194,37 +192,6 @@ fn apply_disk(
     } else {
         gettext("The disk settings were saved.")
     })
-}
-
-/// Replaces the saved device `key` by itself changed to `settings` (for changes of what
-/// libvirt finds the device by: a disk's target, a network card's MAC address). The old
-/// device comes back when the new one is refused.
-pub(crate) fn replace_saved(
-    session: &HostSession,
-    uuid: &str,
-    key: &DeviceKey,
-    settings: &DeviceSettings,
-) -> Result<(), BackendError> {
-    let domain = session.connection().lookup_domain_by_uuid_string(uuid)?;
-    let inactive = sys::VIR_DOMAIN_XML_INACTIVE;
-    let xml = domain
-        .xml_desc(inactive | sys::VIR_DOMAIN_XML_SECURE)
-        .or_else(|_| domain.xml_desc(inactive))?;
-    let invalid = |error: crate::backend::xml::device_xml::DeviceXmlError| {
-        BackendError::new(
-            crate::backend::error::ErrorKind::InvalidInput,
-            error.to_string(),
-        )
-    };
-    let old = device_element(&xml, key).map_err(invalid)?;
-    let new = edit_element(&old, settings).map_err(invalid)?;
-    let config = sys::VIR_DOMAIN_AFFECT_CONFIG;
-    domain.detach_device_flags(&old, config)?;
-    if let Err(error) = domain.attach_device_flags(&new, config) {
-        let _ = domain.attach_device_flags(&old, config);
-        return Err(error.into());
-    }
-    Ok(())
 }
 
 /// A choice list: the known values, the current one if unknown, and "Default" first when

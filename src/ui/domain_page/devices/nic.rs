@@ -8,9 +8,9 @@ use std::rc::Rc;
 use adw::prelude::*;
 use gettextrs::gettext;
 
-use super::disk::{choices, combo_row, replace_saved, switch_row};
+use super::disk::{choices, combo_row, switch_row};
 use super::{DevicesSection, Outcome, Presence};
-use crate::backend::domain::device_apply::{macs_in_use, update, DeviceScope};
+use crate::backend::domain::device_apply::{macs_in_use, replace_saved, update, DeviceScope};
 use crate::backend::domain::device_list::{DeviceEntry, DeviceSettings, NicSettings, NicSource};
 use crate::backend::domain::devices::DeviceKey;
 use crate::backend::libvirt::session::HostSession;
