@@ -93,7 +93,7 @@ impl UsageGraph {
         draw_grid(cr, width, height, foreground);
         let samples = self.imp().samples.borrow();
         let points = points(&samples, width, height);
-        draw_series(cr, &points, height, accent);
+        draw_series(cr, &points, height, accent, 0.25);
     }
 
     /// The theme's text and accent colours, so the graph follows dark and high-contrast styles.
@@ -110,7 +110,7 @@ impl UsageGraph {
     }
 }
 
-fn rgb(colour: &gdk::RGBA) -> (f64, f64, f64) {
+pub(crate) fn rgb(colour: &gdk::RGBA) -> (f64, f64, f64) {
     (
         f64::from(colour.red()),
         f64::from(colour.green()),
@@ -145,12 +145,13 @@ fn draw_grid(cr: &cairo::Context, width: f64, height: f64, foreground: gdk::RGBA
     let _ = cr.stroke();
 }
 
-/// The samples as a line over a lightly filled area.
-fn draw_series(
+/// The samples as a line over a lightly filled area (`fill_alpha` opaque).
+pub(crate) fn draw_series(
     cr: &cairo::Context,
     points: &[(f64, f64)],
     height: f64,
     (red, green, blue): (f64, f64, f64),
+    fill_alpha: f64,
 ) {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return;
@@ -159,7 +160,7 @@ fn draw_series(
     cr.line_to(last.0, height);
     cr.line_to(first.0, height);
     cr.close_path();
-    cr.set_source_rgba(red, green, blue, 0.25);
+    cr.set_source_rgba(red, green, blue, fill_alpha);
     let _ = cr.fill();
     trace(cr, points);
     cr.set_source_rgb(red, green, blue);

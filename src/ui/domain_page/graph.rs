@@ -10,6 +10,11 @@ use gtk::subclass::prelude::*;
 use gtk::{cairo, gdk, glib, graphene, pango};
 
 use crate::model::domain_history::SPAN;
+use crate::ui::usage_graph::{draw_series, rgb};
+
+/// How opaque the area under a line is: lighter than the sidebar sparkline's, as two
+/// series may overlap.
+const RUN_FILL_ALPHA: f64 = 0.18;
 
 /// Used when the theme does not name its colours (GNOME's blue and orange).
 const FALLBACK_FIRST: (f64, f64, f64) = (0.21, 0.52, 0.89);
@@ -140,14 +145,6 @@ impl PerformanceGraph {
     }
 }
 
-fn rgb(colour: &gdk::RGBA) -> (f64, f64, f64) {
-    (
-        f64::from(colour.red()),
-        f64::from(colour.green()),
-        f64::from(colour.blue()),
-    )
-}
-
 fn draw(cr: &cairo::Context, width: f64, height: f64, data: &GraphData, colours: &Colours) {
     let (text, first, second) = colours;
     let (red, green, blue) = rgb(text);
@@ -165,7 +162,7 @@ fn draw(cr: &cairo::Context, width: f64, height: f64, data: &GraphData, colours:
     for (index, series) in data.series.iter().enumerate() {
         let colour = if index == 0 { *first } else { *second };
         for run in runs(series, data.top, width, height) {
-            draw_run(cr, &run, height, colour);
+            draw_series(cr, &run, height, colour, RUN_FILL_ALPHA);
         }
     }
 }
@@ -189,38 +186,6 @@ fn runs(series: &[(f32, f32)], top: f64, width: f64, height: f64) -> Vec<Vec<(f6
     }
     runs.retain(|run| !run.is_empty());
     runs
-}
-
-fn draw_run(cr: &cairo::Context, points: &[(f64, f64)], height: f64, colour: (f64, f64, f64)) {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return;
-    };
-    let (red, green, blue) = colour;
-    trace(cr, points);
-    cr.line_to(last.0, height);
-    cr.line_to(first.0, height);
-    cr.close_path();
-    cr.set_source_rgba(red, green, blue, 0.18);
-    let _ = cr.fill();
-    trace(cr, points);
-    cr.set_source_rgb(red, green, blue);
-    cr.set_line_width(2.0);
-    cr.set_line_join(cairo::LineJoin::Round);
-    let _ = cr.stroke();
-}
-
-fn trace(cr: &cairo::Context, points: &[(f64, f64)]) {
-    for (index, (x, y)) in points.iter().enumerate() {
-        if index == 0 {
-            cr.move_to(*x, *y);
-        } else {
-            cr.line_to(*x, *y);
-        }
-    }
-    // A lone sample still shows, as a short flat line.
-    if let [(x, y)] = points {
-        cr.line_to(x - 3.0, *y);
-    }
 }
 
 /// A round top for a rate graph at or above `peak`: 1, 2 or 5 times a power of ten, and
