@@ -6,11 +6,9 @@
 
 mod common;
 
-use common::RunningApp;
+use common::atspi;
 
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
+use common::RunningApp;
 
 fn click(pid: &str, role: &str, name: &str) {
     atspi(&["click", "--pid", pid, "--role", role, "Hangar", name]);

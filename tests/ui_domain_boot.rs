@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::atspi;
+
 use std::path::PathBuf;
 
 use common::RunningApp;
@@ -12,10 +14,6 @@ use common::RunningApp;
 const AFTER_SHUTDOWN: &str = "Takes effect after the virtual machine shuts down";
 const FIRMWARE_WHILE_SHUT_OFF: &str =
     "Firmware can be changed while the virtual machine is shut off";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
 
 /// Clicks the element with AT-SPI role `role` named `name`.
 fn click(pid: &str, role: &str, name: &str) {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{atspi, click};
+
 use std::time::Duration;
 
 use common::RunningApp;
@@ -13,20 +15,6 @@ use common::RunningApp;
 const AFTER_SHUTDOWN: &str = "Takes effect after the virtual machine shuts down";
 const PENDING_NOTICE: &str = "Some changes take effect after the virtual machine shuts down";
 const TOO_MANY_VCPUS: &str = "The vCPUs at start cannot be more than the maximum.";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
-
-/// Clicks the on-screen element called `name` (of `role`, if given).
-fn click(pid: &str, role: Option<&str>, name: &str) {
-    let mut args = vec!["click", "--pid", pid];
-    if let Some(role) = role {
-        args.extend(["--role", role]);
-    }
-    args.extend(["Hangar", name]);
-    atspi(&args);
-}
 
 /// Runs xdotool (which tests/ui/atspi.py clicks with too).
 fn xdotool(args: &[&str]) {

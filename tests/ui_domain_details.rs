@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::atspi;
+
 use common::RunningApp;
 
 const CONFLICT_NOTICE: &str = "The virtual machine was changed elsewhere while this page was \
@@ -39,10 +41,6 @@ fn set_spin(pid: &str, name: &str, value: u64) {
     atspi(&["key", "ctrl+a"]);
     atspi(&["type", &value.to_string()]);
     atspi(&["key", "Tab"]);
-}
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
 }
 
 /// Shows the page's "CPU and Memory" section, clicked in its sidebar.

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{atspi, click};
+
 use std::time::Duration;
 
 use common::RunningApp;
@@ -15,20 +17,6 @@ const OWN: &str = "hangar-devui-test";
 const NETWORK: &str = "hangar-devuinet";
 const MAC: &str = "52:54:00:7e:11:01";
 const OWN_VOLUME: &str = "hangar-devui-test.qcow2";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
-
-/// Clicks the element named `name` (with AT-SPI role `role` when given).
-fn click(pid: &str, role: Option<&str>, name: &str) {
-    let mut args = vec!["click", "--pid", pid];
-    if let Some(role) = role {
-        args.extend(["--role", role]);
-    }
-    args.extend(["Hangar", name]);
-    atspi(&args);
-}
 
 /// Runs xdotool (which tests/ui/atspi.py clicks with too).
 fn xdotool(args: &[&str]) {

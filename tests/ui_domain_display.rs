@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{atspi, click};
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -16,20 +18,6 @@ const PASSWORD: &str = "hgr-vnc1";
 const OPEN_WARNING: &str = "Anyone on the network can open this console: it listens on all \
     addresses and has no password. Set a VNC password for this virtual machine.";
 const AFTER_SHUTDOWN: &str = "Takes effect after the virtual machine shuts down";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
-
-/// Clicks the element named `name` (of AT-SPI `role`, if given) in the app `pid`.
-fn click(pid: &str, role: Option<&str>, name: &str) {
-    let mut args = vec!["click", "--pid", pid];
-    if let Some(role) = role {
-        args.extend(["--role", role]);
-    }
-    args.extend(["Hangar", name]);
-    atspi(&args);
-}
 
 /// The `passwd` of the guest's VNC display: live, or in the saved config (`inactive`).
 fn vnc_passwd(guest: &str, inactive: bool) -> Option<String> {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::atspi;
+
 use std::time::Duration;
 
 use common::RunningApp;
@@ -11,10 +13,6 @@ use common::RunningApp;
 /// The agent hint shown when the machine runs without an agent that answers.
 const NO_AGENT_HINT: &str =
     "Install qemu-guest-agent in the guest and give the virtual machine a guest agent channel.";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
 
 fn click(pid: &str, role: &str, name: &str) {
     atspi(&["click", "--pid", pid, "--role", role, "Hangar", name]);

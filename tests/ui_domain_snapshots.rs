@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::atspi;
+
 use std::time::Duration;
 
 use common::RunningApp;
@@ -19,10 +21,6 @@ const INTERNAL_LIKE_OTHERS: &str =
     "Internal, like this virtual machine’s other snapshots: kept inside its qcow2 images.";
 const NO_SNAPSHOTS: &str =
     "This virtual machine has no snapshots yet. Take one before an upgrade to be able to go back.";
-
-fn atspi(args: &[&str]) {
-    common::run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
-}
 
 /// Clicks the element with AT-SPI role `role` named `name`.
 fn click(pid: &str, role: &str, name: &str) {

@@ -255,6 +255,22 @@ fn wait_until_no_instance_runs() {
     );
 }
 
+/// Runs tests/ui/atspi.py with `args`; its failure fails the test, with what it printed.
+pub fn atspi(args: &[&str]) {
+    run_atspi(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
+}
+
+/// Clicks the on-screen element called `name` (of AT-SPI role `role`, when given) in the app
+/// with process id `pid`.
+pub fn click(pid: &str, role: Option<&str>, name: &str) {
+    let mut args = vec!["click", "--pid", pid];
+    if let Some(role) = role {
+        args.extend(["--role", role]);
+    }
+    args.extend(["Hangar", name]);
+    atspi(&args);
+}
+
 /// Runs tests/ui/atspi.py with Debian's Python (pyatspi lives there).
 pub fn run_atspi(args: &[&str]) -> Result<String, String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ui/atspi.py");
