@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::open_session;
+
 use hangar::backend::actions::{delete_domain, disk_plan};
-use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::storage::deletion::{plan_disk, KeepReason};
 
 const FIRST: &str = "hangar-delete-first";
@@ -16,17 +17,6 @@ const SHARED: &str = "hangar-delete-shared.qcow2";
 const READ_ONLY: &str = "hangar-delete-ro.qcow2";
 const SHAREABLE: &str = "hangar-delete-sh.raw";
 const VOLUMES: [&str; 4] = [OWN, SHARED, READ_ONLY, SHAREABLE];
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
-}
 
 fn define(name: &str, xml: &str) {
     let file = std::env::temp_dir().join(format!("{name}-{}.xml", std::process::id()));

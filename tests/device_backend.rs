@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::open_session;
+
 use hangar::backend::domain::device_apply::{
     attach, detach, macs_in_use, update, DeviceApplyError, DeviceScope,
 };
@@ -16,7 +18,6 @@ use hangar::backend::domain::device_list::{
     read_devices, DeviceClass, DeviceSettings, DiskSource, InputSettings, NicSettings, NicSource,
 };
 use hangar::backend::domain::devices::DeviceKey;
-use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::xml::device_xml::{generate_mac, new_device_xml, random_seed};
 
 const NAME: &str = "hangar-devices-test";
@@ -93,17 +94,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         Self::remove();
     }
-}
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
 }
 
 /// `virsh dumpxml`, live or `--inactive`.

@@ -8,12 +8,13 @@
 
 mod common;
 
+use common::open_session;
+
 use hangar::backend::domain::device_apply::{attach, detach, DeviceScope};
 use hangar::backend::domain::device_list::{
     read_devices, DeviceClass, DeviceSettings, DiskSettings, DiskSource,
 };
 use hangar::backend::domain::devices::DeviceKey;
-use hangar::backend::libvirt::session::HostSession;
 use hangar::backend::xml::device_xml::new_device_xml;
 
 const NAME: &str = "hangar-disks-test";
@@ -78,17 +79,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         Self::remove(&self.pool);
     }
-}
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
 }
 
 /// `virsh dumpxml` live and `--inactive`.

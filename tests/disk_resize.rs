@@ -5,23 +5,13 @@
 
 mod common;
 
+use common::open_session;
+
 use hangar::backend::domain::disk_resize::{disk_capacity, resize_disk, ResizeError};
-use hangar::backend::libvirt::session::HostSession;
 
 const MIB: u64 = 1 << 20;
 const OWN: &str = "hangar-resize-test";
 const OWN_VOLUME: &str = "hangar-resize-test.qcow2";
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
-}
 
 /// A `Name: N` line of virsh's `--bytes` output.
 fn field(output: &str, name: &str) -> u64 {

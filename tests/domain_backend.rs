@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::open_session;
+
 use std::time::Instant;
 
 use hangar::backend::domain::capabilities::{domain_capabilities, emulator_of};
@@ -15,7 +17,6 @@ use hangar::backend::domain::guest_info::guest_info;
 use hangar::backend::domain::model::DomainModel;
 use hangar::backend::domain::xml_editor::{Saved, XmlEditor, XmlSaveError};
 use hangar::backend::error::ErrorKind;
-use hangar::backend::libvirt::session::HostSession;
 
 const NAME: &str = "hangar-xml-editor-test";
 
@@ -77,17 +78,6 @@ impl Drop for OwnDomain {
     fn drop(&mut self) {
         Self::remove(self.0);
     }
-}
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
 }
 
 fn saved_config() -> String {

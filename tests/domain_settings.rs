@@ -9,13 +9,14 @@
 
 mod common;
 
+use common::open_session;
+
 use std::time::Instant;
 
 use hangar::backend::domain::apply::{apply, read_config_xml, ApplyError};
 use hangar::backend::domain::devices::DeviceKey;
 use hangar::backend::domain::fields::Field;
 use hangar::backend::domain::model::{BootOrder, DomainModel, VncPassword};
-use hangar::backend::libvirt::session::HostSession;
 
 const NAME: &str = "hangar-settings-test";
 const MIB: u64 = 1024;
@@ -73,17 +74,6 @@ impl Drop for OwnDomain {
     fn drop(&mut self) {
         Self::remove();
     }
-}
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
 }
 
 /// What `virsh dumpxml` says, read into the model: the live XML or the saved config.

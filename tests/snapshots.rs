@@ -7,23 +7,13 @@
 
 mod common;
 
+use common::open_session;
+
 use hangar::backend::domain::snapshots::{
     create_snapshot, delete_snapshot, list_snapshots, plan_for, revert_snapshot,
     snapshot_then_revert, NewSnapshot, PlanError, RevertState, SnapshotError, SnapshotMode,
     SnapshotNode,
 };
-use hangar::backend::libvirt::session::HostSession;
-
-fn open_session(login: &common::SaslLogin) -> HostSession {
-    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
-        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
-        match request.kind {
-            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
-            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
-        }
-    };
-    HostSession::open(&login.uri, &mut answer).expect("open")
-}
 
 fn quiet_virsh(args: &[&str]) {
     let uri = common::testbed_var("HANGAR_TEST_UNIX_URI").expect("admin URI");

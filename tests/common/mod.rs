@@ -305,6 +305,20 @@ pub fn testbed_libvirtd(action: &str) {
     );
 }
 
+/// A backend session to the test bed's daemon over TCP+SASL, answering its questions with
+/// `login`.
+pub fn open_session(login: &SaslLogin) -> hangar::backend::libvirt::session::HostSession {
+    let mut answer = |request: &hangar::backend::libvirt::ffi::CredentialRequest| {
+        use hangar::backend::libvirt::ffi::{CredentialAnswer, CredentialKind};
+        match request.kind {
+            CredentialKind::Username => Some(CredentialAnswer::Text(login.user.clone())),
+            _ => Some(CredentialAnswer::Secret(login.password.as_str().into())),
+        }
+    };
+    hangar::backend::libvirt::session::HostSession::open(&login.uri, &mut answer)
+        .expect("open a session to the test bed")
+}
+
 /// Login settings for the test bed's SASL user, with nothing saved.
 pub fn login_settings(login: &SaslLogin) -> hangar::backend::login::LoginSettings {
     hangar::backend::login::LoginSettings {
